@@ -1,0 +1,147 @@
+/**
+ * The `outage` command line. Each subcommand reads its configuration (flags, then environment via
+ * `lib/config.ts`), wires adapters and calls into the services; `--help` works everywhere.
+ */
+import { Command, Option } from 'commander';
+import type { LevelWithSilent } from 'pino';
+import cliProgress from 'cli-progress';
+import { loadCatalog, CatalogError } from '../lib/catalog.ts';
+import { ConfigError, loadEnv, storeConfig } from '../lib/config.ts';
+import { createLogger } from '../lib/log.ts';
+import { migrate } from '../lib/store/migrate.ts';
+import { openStore } from '../lib/store/store.ts';
+import { replay } from './replay.ts';
+import { formatSummary } from './summary.ts';
+import { generateScenario } from '../lib/scenario/generate.ts';
+
+const program = new Command()
+  .name('outage')
+  .description('Outage detection and correlation: user reports, probes and certificates joined into incidents with ranked root-cause hints')
+  .showHelpAfterError();
+
+program
+  .command('replay')
+  .description('replay a scenario directory through the whole pipeline (embedded bus; chDB unless CLICKHOUSE_URL is set) and print every incident')
+  .argument('<dir>', 'scenario directory: catalog.yaml and any of reports/posts/probes/certs .ndjson(.gz), certs/')
+  .addOption(new Option('--format <format>', 'output format').choices(['summary', 'ndjson']).default('summary'))
+  .option('--data-dir <dir>', 'chDB data directory (default: OUTAGE_DATA_DIR or ./data/chdb)')
+  .option('--quiet', 'no progress bar')
+  .action(async (dir: string, opts: { format: 'summary' | 'ndjson'; dataDir?: string; quiet?: boolean }) => {
+    const env = loadEnv();
+    const logger = createLogger('replay', env.LOG_LEVEL === 'info' ? 'warn' : (env.LOG_LEVEL as LevelWithSilent));
+    const store = opts.dataDir ? { kind: 'chdb' as const, dataDir: opts.dataDir } : storeConfig(env);
+    const bar =
+      !opts.quiet && process.stderr.isTTY
+        ? new cliProgress.SingleBar(
+            { stream: process.stderr, format: 'replay [{bar}] {percentage}% | {value}/{total} MB | {duration}s', hideCursor: true },
+            cliProgress.Presets.shades_classic,
+          )
+        : undefined;
+    let barStarted = false;
+    const started = performance.now();
+    const result = await replay({
+      dir,
+      store,
+      logger,
+      onInputError: (e) => process.stderr.write(`${e.file}:${e.line}: skipped (${e.reason}): ${e.detail}\n`),
+      onProgress: (read, total) => {
+        if (!bar || total < 5e6) return;
+        if (!barStarted) {
+          bar.start(Math.round(total / 1e6), 0);
+          barStarted = true;
+        }
+        bar.update(Math.round(read / 1e6));
+      },
+    });
+    if (barStarted) bar!.stop();
+    const seconds = (performance.now() - started) / 1000;
+    if (opts.format === 'ndjson') {
+      for (const i of result.incidents) process.stdout.write(`${JSON.stringify(i)}\n`);
+    } else {
+      process.stdout.write(`${formatSummary(result, seconds)}\n`);
+    }
+  });
+
+program
+  .command('migrate')
+  .description('create or update the ClickHouse tables (idempotent)')
+  .option('--data-dir <dir>', 'chDB data directory (default: OUTAGE_DATA_DIR or ./data/chdb)')
+  .action(async (opts: { dataDir?: string }) => {
+    const env = loadEnv();
+    const store = await openStore(opts.dataDir ? { kind: 'chdb', dataDir: opts.dataDir } : storeConfig(env));
+    try {
+      const applied = await migrate(store);
+      process.stdout.write(applied.length > 0 ? `applied migrations ${applied.join(', ')} to ${store.location}\n` : `${store.location} is up to date\n`);
+    } finally {
+      await store.close();
+    }
+  });
+
+program
+  .command('sql')
+  .description('run one SQL query against the store and print the rows as JSON lines')
+  .argument('<query>', 'SQL, e.g. "SELECT count() FROM reports FINAL"')
+  .option('--data-dir <dir>', 'chDB data directory (default: OUTAGE_DATA_DIR or ./data/chdb)')
+  .action(async (query: string, opts: { dataDir?: string }) => {
+    const env = loadEnv();
+    const store = await openStore(opts.dataDir ? { kind: 'chdb', dataDir: opts.dataDir } : storeConfig(env));
+    try {
+      for (const row of await store.query(query)) process.stdout.write(`${JSON.stringify(row)}\n`);
+    } finally {
+      await store.close();
+    }
+  });
+
+program
+  .command('catalog')
+  .description('check a catalog file')
+  .command('check')
+  .description('validate catalog.yaml and list its services; exits non-zero with file:line on the first problem')
+  .argument('[file]', 'catalog file (default: CATALOG or ./catalog.yaml)')
+  .action((file: string | undefined) => {
+    const path = file ?? loadEnv().CATALOG;
+    const catalog = loadCatalog(path);
+    process.stdout.write(`${path}: ${catalog.services.length} services: ${catalog.services.map((s) => s.id).join(', ')}\n`);
+  });
+
+program
+  .command('generate')
+  .description('write a synthetic scenario directory: seasonal background reports and probes for any number of services and days, optionally with an outage')
+  .argument('<dir>', 'output directory (created)')
+  .option('--services <n>', 'number of services', (v) => Number(v), 12)
+  .option('--days <n>', 'days of history', (v) => Number(v), 7)
+  .option('--seed <n>', 'random seed (same seed, same files)', (v) => Number(v), 1)
+  .option('--rate <n>', 'mean reports per minute of the busiest service', (v) => Number(v), 20)
+  .option('--probe-regions <n>', 'probe regions (0 = no probes)', (v) => Number(v), 3)
+  .option('--start <iso>', 'first day (UTC midnight)', '2020-01-27T00:00:00Z')
+  .option('--no-outage', 'background only')
+  .action(async (dir: string, opts: { services: number; days: number; seed: number; rate: number; probeRegions: number; start: string; outage: boolean }) => {
+    for (const [k, v] of Object.entries({ services: opts.services, days: opts.days, rate: opts.rate })) {
+      if (!Number.isFinite(v) || v <= 0) throw new ConfigError(`--${k} must be a positive number, got ${v}`);
+    }
+    const r = await generateScenario({
+      dir,
+      services: opts.services,
+      days: opts.days,
+      seed: opts.seed,
+      peakRatePerMin: opts.rate,
+      probeRegions: opts.probeRegions,
+      startIso: opts.start,
+      outage: opts.outage,
+      onProgress: (day, days) => process.stderr.write(`\rgenerated day ${day}/${days}`),
+    });
+    process.stderr.write('\n');
+    process.stdout.write(`wrote ${r.reports} reports and ${r.probes} probe results to ${dir}\n`);
+  });
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  if (err instanceof CatalogError || err instanceof ConfigError) {
+    process.stderr.write(`error: ${err.message}\n`);
+  } else {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    if (process.env.LOG_LEVEL === 'debug') process.stderr.write(`${(err as Error).stack}\n`);
+  }
+  process.exitCode = 1;
+}

@@ -1,0 +1,130 @@
+/**
+ * The Kafka adapter of the bus port (kafkajs 2.2).
+ *
+ * - Topics are created explicitly from `schemas/topics.ts` at start-up (never by auto-create), with
+ *   `retention.ms=-1` by default so replayed 2020 event times are not deleted by time retention.
+ * - The producer is idempotent with `acks=all` (kafkajs requires one in-flight request for that).
+ * - A consumer group commits offsets only after the handler's promise resolves (at least once).
+ * - Broadcast topics (the certificate global table) use a group id unique to the process, so every
+ *   instance reads the whole compacted topic.
+ */
+import { randomUUID } from 'node:crypto';
+import { Kafka, Partitioners, logLevel, type Consumer, type Producer, type ITopicConfig } from 'kafkajs';
+import { topics, type TopicName, type TopicSpec } from '../../schemas/topics.ts';
+import type { Logger } from '../log.ts';
+import type { Bus, BusMessage, OutgoingMessage, Subscription } from './bus.ts';
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+  /** Topic retention; -1 keeps everything (replays of old incidents). */
+  retentionMs?: number;
+  /** Replication factor for topics this process creates. */
+  replicationFactor?: number;
+}
+
+export function topicConfig(spec: TopicSpec, retentionMs: number, replicationFactor: number): ITopicConfig {
+  const configEntries = spec.compacted
+    ? [{ name: 'cleanup.policy', value: 'compact' }]
+    : [
+        { name: 'cleanup.policy', value: 'delete' },
+        { name: 'retention.ms', value: String(retentionMs) },
+      ];
+  return { topic: spec.name, numPartitions: spec.partitions, replicationFactor, configEntries };
+}
+
+export class KafkaBus implements Bus {
+  readonly kind = 'kafka' as const;
+  private readonly kafka: Kafka;
+  private producer: Producer | undefined;
+  private readonly consumers: Consumer[] = [];
+
+  constructor(private readonly opts: KafkaBusOptions) {
+    const log = opts.logger.child({ component: 'kafkajs' });
+    this.kafka = new Kafka({
+      clientId: opts.clientId,
+      brokers: opts.brokers,
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry) => {
+        const { message, ...rest } = entry.log;
+        (entry.level <= logLevel.ERROR ? log.error : log.warn).call(log, { ...rest, namespace: entry.namespace }, message);
+      },
+    });
+  }
+
+  /** Creates every topic of the pipeline that does not exist yet. */
+  async ensureTopics(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = Object.values(topics).filter((t) => !existing.has(t.name));
+      if (missing.length > 0) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((t) => topicConfig(t, this.opts.retentionMs ?? -1, this.opts.replicationFactor ?? 1)),
+        });
+        this.opts.logger.info({ topics: missing.map((t) => t.name) }, 'created topics');
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async publish(topic: TopicName, messages: readonly OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    if (!this.producer) {
+      this.producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
+      await this.producer.connect();
+    }
+    await this.producer.send({
+      topic,
+      acks: -1,
+      messages: messages.map((m) => ({
+        key: m.key,
+        value: typeof m.value === 'string' ? m.value : Buffer.from(m.value),
+      })),
+    });
+  }
+
+  async subscribe(sub: Subscription): Promise<void> {
+    if (sub.topics.length > 0) await this.consume(sub.group, sub.topics, sub.eachBatch);
+    // A group id of its own per process: every instance reads the whole topic.
+    if (sub.broadcastTopics?.length) await this.consume(`${sub.group}-${randomUUID()}`, sub.broadcastTopics, sub.eachBatch);
+  }
+
+  private async consume(groupId: string, names: readonly TopicName[], handler: Subscription['eachBatch']): Promise<void> {
+    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 500 });
+    this.consumers.push(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...names], fromBeginning: true });
+    await consumer.run({
+      eachBatchAutoResolve: true,
+      autoCommit: true,
+      eachBatch: async ({ batch, heartbeat }) => {
+        const msgs: BusMessage[] = batch.messages.map((m) => ({
+          topic: batch.topic as TopicName,
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key?.toString('utf8') ?? '',
+          value: m.value ?? new Uint8Array(),
+        }));
+        await handler(msgs);
+        await heartbeat();
+      },
+    });
+  }
+
+  /** Kafka consumers run until closed; there is no global "caught up" point to wait for. */
+  async drain(): Promise<void> {}
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.consumers.map((c) => c.disconnect()));
+    await this.producer?.disconnect();
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Certificate facts as small pure functions, shared by the inventory, the prober and the example
+ * generator: parse PEM/DER, fingerprint, the fields of a CertObservation, chain links.
+ *
+ * `@peculiar/x509` needs a Reflect polyfill before it loads and a WebCrypto provider.
+ */
+import 'reflect-metadata';
+import { createHash, webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import type { CertObservation } from '../../schemas/contracts.ts';
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+export { x509 };
+
+export type CertFacts = Omit<CertObservation, 'ts' | 'source'>;
+
+export interface ParsedCert {
+  cert: x509.X509Certificate;
+  facts: CertFacts;
+  /** 1-based line of the PEM block (1 for DER). */
+  line: number;
+  subjectKeyId?: string;
+  authorityKeyId?: string;
+}
+
+export interface ParseError {
+  line: number;
+  message: string;
+}
+
+/** Lowercase hex SHA-256 of the DER, as every contract carries it. */
+export function sha256Hex(der: ArrayBuffer | Uint8Array): string {
+  return createHash('sha256').update(der instanceof Uint8Array ? der : new Uint8Array(der)).digest('hex');
+}
+
+export function factsOf(cert: x509.X509Certificate): CertFacts & { subjectKeyId?: string; authorityKeyId?: string } {
+  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+  const dnsNames = san ? san.names.items.filter((n) => n.type === 'dns').map((n) => n.value) : [];
+  const bc = cert.getExtension(x509.BasicConstraintsExtension);
+  const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+  const aki = cert.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId;
+  return {
+    sha256: sha256Hex(cert.rawData),
+    subject: cert.subject,
+    issuer: cert.issuer,
+    serial: cert.serialNumber,
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
+    dnsNames,
+    isCA: bc?.ca ?? false,
+    ...(ski ? { subjectKeyId: ski } : {}),
+    ...(aki ? { authorityKeyId: aki } : {}),
+  };
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)(-----END \1-----|$)/g;
+
+/**
+ * Parses a file that holds PEM blocks (any number, other block types ignored) or one DER
+ * certificate. Bad blocks become errors with their line; the rest of the file still counts.
+ */
+export function parseCertificates(bytes: Uint8Array): { certs: ParsedCert[]; errors: ParseError[] } {
+  const certs: ParsedCert[] = [];
+  const errors: ParseError[] = [];
+  const text = Buffer.from(bytes).toString('latin1');
+  const lineAt = (offset: number) => text.slice(0, offset).split('\n').length;
+  let sawPem = false;
+  for (const m of text.matchAll(PEM_BLOCK)) {
+    sawPem = true;
+    const line = lineAt(m.index ?? 0);
+    if (!m[3]) {
+      errors.push({ line, message: `truncated PEM: "BEGIN ${m[1]}" has no matching END line` });
+      continue;
+    }
+    if (m[1] !== 'CERTIFICATE' && m[1] !== 'TRUSTED CERTIFICATE') continue;
+    const body = m[2]!.replace(/\s+/g, '');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length % 4 !== 0) {
+      errors.push({ line, message: 'bad base64 in the PEM body' });
+      continue;
+    }
+    pushDer(Buffer.from(body, 'base64'), line, certs, errors);
+  }
+  if (!sawPem) {
+    if (bytes.length === 0) errors.push({ line: 1, message: 'empty file' });
+    else if (bytes[0] !== 0x30) errors.push({ line: 1, message: 'not a certificate: no PEM block and not DER' });
+    else pushDer(bytes, 1, certs, errors);
+  }
+  return { certs, errors };
+}
+
+function pushDer(der: Uint8Array, line: number, certs: ParsedCert[], errors: ParseError[]): void {
+  try {
+    const cert = new x509.X509Certificate(der);
+    if (cert.rawData.byteLength !== der.byteLength) {
+      errors.push({ line, message: `DER has ${der.byteLength - cert.rawData.byteLength} bytes of trailing garbage` });
+      return;
+    }
+    const { subjectKeyId, authorityKeyId, ...facts } = factsOf(cert);
+    certs.push({ cert, facts, line, ...(subjectKeyId ? { subjectKeyId } : {}), ...(authorityKeyId ? { authorityKeyId } : {}) });
+  } catch (err) {
+    errors.push({ line, message: `not a valid X.509 certificate: ${(err as Error).message.split('\n')[0]}` });
+  }
+}
+
+/**
+ * Links each certificate to its issuer among `certs` (issuer DN = subject DN, and key ids agree
+ * when both are present), setting `issuerSha256`. Self-signed roots link to nothing.
+ */
+export function linkIssuers(certs: ParsedCert[]): void {
+  for (const c of certs) {
+    if (c.facts.subject === c.facts.issuer && (!c.authorityKeyId || c.authorityKeyId === c.subjectKeyId)) continue;
+    const issuer = certs.find(
+      (i) =>
+        i !== c &&
+        i.facts.subject === c.facts.issuer &&
+        (!c.authorityKeyId || !i.subjectKeyId || c.authorityKeyId === i.subjectKeyId),
+    );
+    if (issuer) c.facts.issuerSha256 = issuer.facts.sha256;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Configuration from the environment, validated once at start with clear messages. This is the
+ * only module that reads `process.env`; `main.ts` files and the CLI pass the result on.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { compileSchema, describe } from '../schemas/decode.ts';
+import type { StoreConfig } from './store/store.ts';
+
+export const Env = Type.Object({
+  CLICKHOUSE_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'ClickHouse server; unset = embedded chDB' })),
+  OUTAGE_DATA_DIR: Type.String({ default: './data/chdb', minLength: 1, description: 'chDB data directory (embedded store)' }),
+  KAFKA_BROKERS: Type.Optional(Type.String({ pattern: '^[^,\\s]+(,[^,\\s]+)*$', description: 'comma-separated host:port list; unset = in-process bus' })),
+  KAFKA_CLIENT_ID: Type.String({ default: 'outage' }),
+  CATALOG: Type.String({ default: './catalog.yaml', minLength: 1, description: 'path of catalog.yaml' }),
+  LOG_LEVEL: Type.Union(
+    (['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const).map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  PORT: Type.Integer({ default: 9464, minimum: 0, maximum: 65535, description: 'HTTP port for /metrics, /healthz, /readyz' }),
+});
+export type Env = Static<typeof Env>;
+
+const validate = compileSchema<Env>(Env);
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and checks the environment; throws `ConfigError` naming the variable. */
+export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
+  const raw: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(Env.properties)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') raw[key] = schema.type === 'integer' ? (/^\d+$/.test(v) ? Number(v) : v) : v;
+    else if ('default' in schema) raw[key] = schema.default;
+  }
+  if (!validate(raw)) {
+    const e = validate.errors![0]!;
+    const name = e.instancePath.slice(1) || String((e.params as { missingProperty?: string }).missingProperty ?? '');
+    throw new ConfigError(`environment variable ${name}=${JSON.stringify(raw[name])}: ${describe([{ ...e, instancePath: '' }]).replace('(root) ', '')}`);
+  }
+  return raw as Env;
+}
+
+export function storeConfig(env: Env): StoreConfig {
+  return env.CLICKHOUSE_URL ? { kind: 'server', url: env.CLICKHOUSE_URL } : { kind: 'chdb', dataDir: env.OUTAGE_DATA_DIR };
+}

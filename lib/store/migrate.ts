@@ -1,0 +1,53 @@
+/**
+ * Applies the DDL files of `schemas/clickhouse/` in order, once each. Idempotent: applied
+ * versions are recorded in `schema_migrations`, and every statement is `IF NOT EXISTS` too, so a
+ * half-applied file can be run again.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Store } from './store.ts';
+
+const DDL_DIR = fileURLToPath(new URL('../../schemas/clickhouse/', import.meta.url));
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
+/** Reads `NNN_name.sql` files; statements end with `;` at the end of a line. */
+export function loadMigrations(dir = DDL_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f))
+    .sort()
+    .map((file) => {
+      const text = readFileSync(`${dir}/${file}`, 'utf8')
+        .split('\n')
+        .filter((l) => !l.trimStart().startsWith('--'))
+        .join('\n');
+      return {
+        version: Number(file.slice(0, 3)),
+        name: file.slice(4, -4),
+        statements: text.split(/;\s*$/m).map((s) => s.trim()).filter(Boolean),
+      };
+    });
+}
+
+/** Returns the versions applied by this call (empty when the store was already up to date). */
+export async function migrate(store: Store, migrations = loadMigrations()): Promise<number[]> {
+  await store.command(
+    `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
+     ENGINE = ReplacingMergeTree ORDER BY version`,
+  );
+  const done = new Set(
+    (await store.query<{ version: number }>('SELECT version FROM schema_migrations FINAL')).map((r) => Number(r.version)),
+  );
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (done.has(m.version)) continue;
+    for (const sql of m.statements) await store.command(sql);
+    await store.insert('schema_migrations', [{ version: m.version, name: m.name }]);
+    applied.push(m.version);
+  }
+  return applied;
+}

@@ -1,0 +1,148 @@
+/**
+ * Contract → table row mappings, one per table. Unknown fields of a message go to `extra` (JSON)
+ * so that what a producer sent survives the trip into the store.
+ */
+import type { TObject } from '@sinclair/typebox';
+import {
+  CertObservation as CertObservationSchema,
+  ProbeResult as ProbeResultSchema,
+  StatusPost as StatusPostSchema,
+  UserReport as UserReportSchema,
+  type CertObservation,
+  type DeadLetter,
+  type Incident,
+  type ProbeResult,
+  type StatusPost,
+  type UserReport,
+} from '../../schemas/contracts.ts';
+import { certKey } from '../../schemas/topics.ts';
+import type { Row } from './store.ts';
+
+function extraOf(schema: TObject): (msg: object) => string {
+  const known = new Set(Object.keys(schema.properties));
+  return (msg) => {
+    let extra: Record<string, unknown> | undefined;
+    for (const [k, v] of Object.entries(msg)) {
+      if (!known.has(k)) (extra ??= {})[k] = v;
+    }
+    return extra ? JSON.stringify(extra) : '';
+  };
+}
+const reportExtra = extraOf(UserReportSchema);
+const postExtra = extraOf(StatusPostSchema);
+const probeExtra = extraOf(ProbeResultSchema);
+const certExtra = extraOf(CertObservationSchema);
+
+export function reportRow(r: UserReport): Row {
+  return {
+    id: r.id,
+    ts: r.ts,
+    service: r.service,
+    channel: r.channel,
+    problem: r.problem ?? '',
+    region: r.region ?? '',
+    text: r.text ?? '',
+    author: r.author ?? '',
+    url: r.url ?? '',
+    extra: reportExtra(r),
+  };
+}
+
+export function postRow(p: StatusPost): Row {
+  return { id: p.id, ts: p.ts, service: p.service, account: p.account, text: p.text, url: p.url ?? '', extra: postExtra(p) };
+}
+
+export function probeRow(p: ProbeResult): Row {
+  return {
+    id: p.id,
+    ts: p.ts,
+    probe: p.probe,
+    service: p.service,
+    target: p.target,
+    region: p.region ?? '',
+    ok: p.ok,
+    duration_ms: p.durationMs,
+    dns_ms: p.phases?.dnsMs ?? null,
+    connect_ms: p.phases?.connectMs ?? null,
+    tls_ms: p.phases?.tlsMs ?? null,
+    ttfb_ms: p.phases?.ttfbMs ?? null,
+    http_status: p.httpStatus ?? null,
+    error_code: p.error?.code ?? '',
+    error_message: p.error?.message ?? '',
+    tls_protocol: p.tls?.protocol ?? '',
+    tls_cipher: p.tls?.cipher ?? '',
+    tls_leaf_sha256: p.tls?.leafSha256 ?? '',
+    tls_chain_sha256: p.tls?.chainSha256 ?? [],
+    tls_valid_to: p.tls?.validTo ?? null,
+    extra: probeExtra(p),
+  };
+}
+
+export function certRow(c: CertObservation): Row {
+  return {
+    ts: c.ts,
+    source: c.source,
+    sha256: c.sha256,
+    place: certKey(c).split('|')[1],
+    subject: c.subject,
+    issuer: c.issuer,
+    serial: c.serial,
+    not_before: c.notBefore,
+    not_after: c.notAfter,
+    dns_names: c.dnsNames,
+    is_ca: c.isCA,
+    service: c.service ?? '',
+    endpoint: c.endpoint ?? '',
+    name: c.name ?? '',
+    issuer_sha256: c.issuerSha256 ?? '',
+    pem: c.pem ?? '',
+    extra: certExtra(c),
+  };
+}
+
+export function deadLetterRow(d: DeadLetter): Row {
+  return {
+    ts: d.ts,
+    topic: d.topic,
+    partition: d.partition ?? -1,
+    offset: d.offset ?? '',
+    source: d.source ?? '',
+    reason: d.reason,
+    detail: d.detail,
+    value_base64: d.valueBase64,
+  };
+}
+
+/** An incident revision: one row for the incident, one per hint. */
+export function incidentRows(inc: Incident, revision: number): { incident: Row; hints: Row[] } {
+  const top = inc.hints[0];
+  return {
+    incident: {
+      id: inc.id,
+      revision,
+      service: inc.service,
+      status: inc.status,
+      started_at: inc.startedAt,
+      detected_at: inc.detectedAt,
+      resolved_at: inc.resolvedAt,
+      peak_per_min: inc.peakPerMin,
+      baseline_per_min: inc.baselinePerMin,
+      top_hint_kind: top?.kind ?? '',
+      top_hint_confidence: top?.confidence ?? 0,
+      top_hint_summary: top?.summary ?? '',
+      hints: JSON.stringify(inc.hints),
+    },
+    hints: inc.hints.map((h, rank) => ({
+      incident_id: inc.id,
+      revision,
+      rank,
+      service: inc.service,
+      kind: h.kind,
+      confidence: h.confidence,
+      summary: h.summary,
+      evidence: JSON.stringify(h.evidence),
+      cert_sha256: h.certSha256 ?? '',
+      related_service: h.relatedService ?? '',
+    })),
+  };
+}

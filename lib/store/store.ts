@@ -1,0 +1,100 @@
+/**
+ * The store port and its one implementation over the official `@clickhouse/client`.
+ *
+ * Two connections, same client, same SQL: the embedded default passes chDB's in-process
+ * connection (`chdb/connection`, data directory on disk); production passes `CLICKHOUSE_URL`.
+ * chDB binds one data directory per process, so the embedded store must be opened once and shared.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+
+/** Every table the pipeline writes; the DDL in `schemas/clickhouse/` defines them. */
+export type TableName =
+  | 'reports'
+  | 'status_posts'
+  | 'probe_results'
+  | 'cert_observations'
+  | 'incidents'
+  | 'incident_hints'
+  | 'dead_letters'
+  | 'schema_migrations';
+
+export type Row = Record<string, unknown>;
+
+export interface Store {
+  readonly kind: 'chdb' | 'server';
+  /** Where the data lives: the chDB directory or the server URL (without credentials). */
+  readonly location: string;
+  insert(table: TableName, rows: readonly Row[]): Promise<void>;
+  query<T = Row>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
+  command(sql: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type StoreConfig = { kind: 'chdb'; dataDir: string } | { kind: 'server'; url: string };
+
+// ISO timestamps with `Z` and optional fractions are what every contract carries.
+const settings = { date_time_input_format: 'best_effort' } as const;
+
+class ClickHouseStore implements Store {
+  constructor(
+    readonly kind: 'chdb' | 'server',
+    readonly location: string,
+    private readonly client: ClickHouseClient,
+  ) {}
+
+  async insert(table: TableName, rows: readonly Row[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.client.insert({ table, values: rows as Row[], format: 'JSONEachRow', clickhouse_settings: settings });
+  }
+
+  async query<T = Row>(sql: string, params?: Record<string, unknown>): Promise<T[]> {
+    const rs = await this.client.query({ query: sql, query_params: params, format: 'JSONEachRow', clickhouse_settings: settings });
+    return rs.json<T>();
+  }
+
+  async command(sql: string): Promise<void> {
+    await this.client.command({ query: sql, clickhouse_settings: settings });
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+/**
+ * Opens the store.
+ *
+ * @example
+ * const store = await openStore({ kind: 'chdb', dataDir: './data/chdb' });
+ * await store.query('SELECT count() AS n FROM reports');
+ */
+export async function openStore(config: StoreConfig): Promise<Store> {
+  if (config.kind === 'chdb') {
+    const dir = resolve(config.dataDir);
+    mkdirSync(dir, { recursive: true });
+    let connection;
+    try {
+      connection = createChdbConnection({ path: dir });
+    } catch (err) {
+      throw new Error(`cannot open the chDB data directory ${dir}: ${(err as Error).message}` +
+        ' (chDB lets one process at a time open a directory; is another outage process using it?)', { cause: err });
+    }
+    // The connection hook is marked experimental in @clickhouse/client's types.
+    const client = createClient({ connection } as Parameters<typeof createClient>[0]);
+    const store = new ClickHouseStore('chdb', dir, client);
+    await store.query('SELECT 1');
+    return store;
+  }
+  const url = new URL(config.url);
+  const client = createClient({ url: config.url, request_timeout: 60_000 });
+  const ping = await client.ping();
+  if (!ping.success) {
+    throw new Error(`cannot reach ClickHouse at ${url.origin}: ${(ping as { error: Error }).error.message}`);
+  }
+  url.username = '';
+  url.password = '';
+  return new ClickHouseStore('server', url.toString(), client);
+}

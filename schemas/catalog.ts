@@ -1,0 +1,33 @@
+/**
+ * The service catalog (`catalog.yaml`, DESIGN.md §4): the services, what they depend on, and how
+ * signals map to them. Unknown keys are refused so a typo does not silently drop a binding.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+const strict = { additionalProperties: false } as const;
+
+export const CatalogCertificate = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    sha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })),
+  },
+  strict,
+);
+
+export const CatalogService = Type.Object(
+  {
+    id: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 128 }),
+    name: Type.String({ minLength: 1 }),
+    endpoints: Type.Optional(Type.Array(Type.String({ pattern: '^(https?|tls|tcp|dns)://' }))),
+    hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    keywords: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    statusAccounts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    dependsOn: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    certificates: Type.Optional(Type.Array(CatalogCertificate)),
+  },
+  strict,
+);
+export type CatalogService = Static<typeof CatalogService>;
+
+export const Catalog = Type.Object({ services: Type.Array(CatalogService, { minItems: 1 }) }, { ...strict, $id: 'Catalog' });
+export type Catalog = Static<typeof Catalog>;

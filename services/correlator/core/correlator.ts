@@ -1,0 +1,268 @@
+/**
+ * The correlator's core: a deterministic state machine over the event stream, in event time.
+ *
+ *   const core = new CorrelatorCore(catalog);
+ *   for (const e of events) publish(core.step(e));   // incident states that changed
+ *   publish(core.tick(lastEventTimeMs));             // close the last minutes
+ *
+ * It never reads the wall clock; replay, tests and the Kafka consumer drive the same code. It does
+ * not assume it sees every service: detectors are created for the services whose reports arrive.
+ */
+import type { CertObservation, Hint, Incident, ProbeResult, StatusPost, UserReport } from '../../../schemas/contracts.ts';
+import type { Catalog } from '../../../lib/catalog.ts';
+import { ReportDetector, MINUTE_MS, type Alarm } from './detector.ts';
+import { CertTable, PostLog, ProbeTracker } from './evidence.ts';
+import { rankHints, sortHints, type HintContext, type IncidentView } from './hints.ts';
+import { defaultParams, type CorrelatorParams } from './params.ts';
+
+export type CorrelatorEvent =
+  | { kind: 'report'; value: UserReport }
+  | { kind: 'post'; value: StatusPost }
+  | { kind: 'probe'; value: ProbeResult }
+  | { kind: 'cert'; value: CertObservation };
+
+interface IncidentState {
+  id: string;
+  service: string;
+  status: 'open' | 'resolved';
+  onsetMs: number;
+  detectedAtMs: number;
+  resolvedAtMs: number | null;
+  lastElevatedMinute: number;
+  peakPerMin: number;
+  baselinePerMin: number;
+  hints: Hint[];
+  revision: number;
+  /** What was last published, to publish only real changes. */
+  signature: string;
+  updatedAtMs: number;
+}
+
+interface ServiceState {
+  detector: ReportDetector;
+  incident?: IncidentState;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Incident ids are derived from service and onset minute, so a replay or redelivery gives the same ids. */
+export function incidentId(service: string, onsetMs: number): string {
+  return `${service}-${iso(onsetMs).slice(0, 16).replace(/[-:]/g, '')}Z`;
+}
+
+export class CorrelatorCore {
+  private readonly services = new Map<string, ServiceState>();
+  private readonly certs = new CertTable();
+  private readonly probes = new ProbeTracker();
+  private readonly posts = new PostLog();
+  /** Report ids seen recently, by minute, for dropping redeliveries. */
+  private readonly seenIds = new Map<string, number>();
+  /** Last counted report per service and author (one reporter counts once per window). */
+  private readonly reporters = new Map<string, number>();
+  private watermarkMs = -Infinity;
+  private tickedMinute = -1;
+  private lastPruneMinute = -1;
+  private readonly hintCtx: HintContext;
+  /** Counters of what was dropped on purpose, so nothing is dropped silently. */
+  readonly dropped = { duplicateId: 0, repeatReporter: 0, tooManyServices: 0 };
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly params: CorrelatorParams = defaultParams,
+  ) {
+    this.hintCtx = {
+      catalog,
+      certs: this.certs,
+      probes: this.probes,
+      posts: this.posts,
+      params: params.hints,
+      incidentOf: (service) => this.view(service),
+    };
+    for (const s of catalog.services) this.serviceState(s.id);
+  }
+
+  /** Feeds one event; returns the incidents whose state changed. */
+  step(e: CorrelatorEvent): Incident[] {
+    const ts = Date.parse(e.value.ts);
+    const out = ts > this.watermarkMs ? this.tick(ts) : [];
+    switch (e.kind) {
+      case 'report':
+        this.onReport(e.value, ts, out);
+        break;
+      case 'post':
+        this.posts.add(e.value);
+        break;
+      case 'probe':
+        this.probes.observe(e.value);
+        break;
+      case 'cert':
+        this.certs.upsert(e.value);
+        break;
+    }
+    return out;
+  }
+
+  /** Moves event time forward to `nowMs`: closes minutes, resolves quiet incidents, refreshes hints. */
+  tick(nowMs: number): Incident[] {
+    if (nowMs > this.watermarkMs) this.watermarkMs = nowMs;
+    const minute = Math.floor(this.watermarkMs / MINUTE_MS);
+    if (minute <= this.tickedMinute) return [];
+    this.tickedMinute = minute;
+    const out: Incident[] = [];
+    for (const [service, st] of this.services) {
+      let resolved = false;
+      for (const closed of st.detector.advanceTo(minute)) {
+        const inc = st.incident;
+        if (!inc || inc.status !== 'open') continue;
+        if (closed.elevated) inc.lastElevatedMinute = closed.minute;
+        inc.peakPerMin = Math.max(inc.peakPerMin, closed.count);
+        if (closed.minute - inc.lastElevatedMinute >= this.params.detector.quietMinutes) {
+          inc.status = 'resolved';
+          inc.resolvedAtMs = (inc.lastElevatedMinute + 1) * MINUTE_MS;
+          st.detector.suppressLearning = false;
+          resolved = true;
+        }
+      }
+      if (st.incident && (st.incident.status === 'open' || resolved)) this.publishIfChanged(st.incident, out);
+    }
+    if (minute - this.lastPruneMinute >= 60) this.prune(minute);
+    return out;
+  }
+
+  /** The latest state of every incident, in onset order. */
+  incidents(): Incident[] {
+    return [...this.services.values()]
+      .map((s) => s.incident)
+      .filter((i): i is IncidentState => !!i)
+      .sort((a, b) => a.onsetMs - b.onsetMs || a.service.localeCompare(b.service))
+      .map((i) => this.toIncident(i));
+  }
+
+  private serviceState(service: string): ServiceState | undefined {
+    let st = this.services.get(service);
+    if (!st) {
+      if (this.services.size >= this.params.maxServices) return undefined;
+      st = { detector: new ReportDetector(this.params.detector) };
+      this.services.set(service, st);
+      if (this.tickedMinute >= 0) st.detector.advanceTo(this.tickedMinute);
+    }
+    return st;
+  }
+
+  private onReport(r: UserReport, ts: number, out: Incident[]): void {
+    const minute = Math.floor(ts / MINUTE_MS);
+    if (this.seenIds.has(r.id)) {
+      this.dropped.duplicateId++;
+      return;
+    }
+    this.seenIds.set(r.id, minute);
+    if (r.author) {
+      const key = `${r.service}\u0000${r.author}`;
+      const last = this.reporters.get(key);
+      if (last !== undefined && ts - last < this.params.detector.reporterWindowMinutes * MINUTE_MS && ts >= last) {
+        this.dropped.repeatReporter++;
+        return;
+      }
+      this.reporters.set(key, ts);
+    }
+    const st = this.serviceState(r.service);
+    if (!st) {
+      this.dropped.tooManyServices++;
+      return;
+    }
+    const alarm = st.detector.add(ts);
+    if (alarm) this.onAlarm(r.service, st, alarm, out);
+  }
+
+  private onAlarm(service: string, st: ServiceState, alarm: Alarm, out: Incident[]): void {
+    const inc = st.incident;
+    const minute = Math.floor(alarm.detectedAtMs / MINUTE_MS);
+    if (inc?.status === 'open') return;
+    if (inc && inc.resolvedAtMs !== null && alarm.detectedAtMs - inc.resolvedAtMs <= this.params.detector.reopenMinutes * MINUTE_MS) {
+      // The outage came back: one outage is one incident.
+      inc.status = 'open';
+      inc.resolvedAtMs = null;
+      inc.lastElevatedMinute = minute;
+      st.detector.suppressLearning = true;
+      this.publishIfChanged(inc, out);
+      return;
+    }
+    const fresh: IncidentState = {
+      id: incidentId(service, alarm.onsetMs),
+      service,
+      status: 'open',
+      onsetMs: alarm.onsetMs,
+      detectedAtMs: alarm.detectedAtMs,
+      resolvedAtMs: null,
+      lastElevatedMinute: minute,
+      peakPerMin: alarm.count,
+      baselinePerMin: alarm.baselinePerMin,
+      hints: [],
+      revision: 0,
+      signature: '',
+      updatedAtMs: alarm.detectedAtMs,
+    };
+    st.incident = fresh;
+    st.detector.suppressLearning = true;
+    this.publishIfChanged(fresh, out);
+  }
+
+  /**
+   * Re-ranks the hints with the evidence known now. Evidence seen earlier in the incident stays
+   * (probes that recovered still failed when it mattered): a hint that no longer comes up keeps
+   * its last version.
+   */
+  private refreshHints(inc: IncidentState, nowMs: number): void {
+    const fresh = rankHints(this.hintCtx, inc.service, inc.onsetMs, nowMs);
+    const key = (h: Hint) => `${h.kind}|${h.certSha256 ?? ''}|${h.relatedService ?? ''}|${(h.evidence as { class?: string }).class ?? ''}`;
+    const seen = new Set(fresh.map(key));
+    const kept = inc.hints.filter((h) => !seen.has(key(h)));
+    inc.hints = kept.length === 0 ? fresh : sortHints([...fresh, ...kept]);
+  }
+
+  private signature(inc: IncidentState): string {
+    return JSON.stringify([inc.status, inc.resolvedAtMs, Math.round(inc.peakPerMin), inc.hints.map((h) => [h.kind, h.certSha256, h.relatedService, h.confidence, h.summary])]);
+  }
+
+  private publishIfChanged(inc: IncidentState, out: Incident[]): void {
+    if (inc.status === 'open') this.refreshHints(inc, Math.max(this.watermarkMs, inc.detectedAtMs));
+    const sig = this.signature(inc);
+    if (sig === inc.signature) return;
+    inc.signature = sig;
+    inc.revision++;
+    inc.updatedAtMs = Math.max(this.watermarkMs, inc.detectedAtMs);
+    out.push(this.toIncident(inc));
+  }
+
+  private view(service: string): IncidentView | undefined {
+    const inc = this.services.get(service)?.incident;
+    if (!inc) return undefined;
+    if (inc.status === 'resolved' && (inc.resolvedAtMs ?? 0) < this.watermarkMs - this.params.detector.reopenMinutes * MINUTE_MS) return undefined;
+    return { service, onsetMs: inc.onsetMs, status: inc.status, ...(inc.hints[0] ? { topHint: inc.hints[0] } : {}) };
+  }
+
+  private toIncident(i: IncidentState): Incident {
+    return {
+      id: i.id,
+      service: i.service,
+      status: i.status,
+      startedAt: iso(i.onsetMs),
+      detectedAt: iso(i.detectedAtMs),
+      resolvedAt: i.resolvedAtMs === null ? null : iso(i.resolvedAtMs),
+      peakPerMin: i.peakPerMin,
+      baselinePerMin: Math.round(i.baselinePerMin * 100) / 100,
+      hints: i.hints,
+      revision: i.revision,
+      updatedAt: iso(i.updatedAtMs),
+    };
+  }
+
+  /** Forgets report ids and reporters older than the windows that need them. */
+  private prune(minute: number): void {
+    this.lastPruneMinute = minute;
+    const idHorizon = minute - 180;
+    for (const [id, m] of this.seenIds) if (m < idHorizon) this.seenIds.delete(id);
+    const repHorizon = (minute - this.params.detector.reporterWindowMinutes) * MINUTE_MS;
+    for (const [k, t] of this.reporters) if (t < repHorizon) this.reporters.delete(k);
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * Report-spike detection for one service, in event time.
+ *
+ * - Counts distinct reports per minute in a ring of `seasonDays + 1` days (memory and per-event
+ *   cost are constant: no rescans of history).
+ * - The baseline for a minute is the median, over previous days, of the rate in a window around
+ *   the same time of day, rescaled by how today's recent level compares with the same profile.
+ *   History is robust to past outages: minutes inside an incident enter it as their expectation,
+ *   other minutes are clipped at mean + 3 sd (a one-minute burst does not teach the baseline).
+ * - Two tests, both negative-binomial tails at `alpha`: this minute's count, and the sum over the
+ *   last `slowWindowMinutes`. A minute's count only grows, so a test can fire mid-minute: the
+ *   detection time is the event that crossed the threshold.
+ * - The onset is where a CUSUM of standardised counts last left zero (where the rise began).
+ */
+import { sdOf, threshold } from './count-model.ts';
+import type { DetectorParams } from './params.ts';
+
+export const MINUTE_MS = 60_000;
+const DAY_MIN = 1440;
+const BUCKET_MIN = 15;
+
+export interface Alarm {
+  /** Event time (ms) at which the evidence first crossed the threshold. */
+  detectedAtMs: number;
+  /** Estimated onset, start of a minute (ms). */
+  onsetMs: number;
+  baselinePerMin: number;
+  count: number;
+}
+
+export interface MinuteClosed {
+  minute: number;
+  count: number;
+  baseline: number;
+  /** Whether the minute is still clearly above baseline (for keeping an incident open). */
+  elevated: boolean;
+}
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) >> 1]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+}
+
+export class ReportDetector {
+  private readonly ring: number;
+  private readonly counts: Int32Array;
+  private readonly tags: Float64Array;
+  /** Per 15-minute bucket sums of the robust (clipped) history. */
+  private readonly buckets: Float64Array;
+  private readonly bucketTags: Float64Array;
+  private readonly expectedRing: Float64Array;
+  private readonly robustRing: Float64Array;
+
+  private firstMinute = -1;
+  /** The open minute (counts still arriving); everything before it is closed. */
+  private current = -1;
+  private levelActual = 0;
+  private levelExpected = 0;
+  private cusum = 0;
+  private cusumStart = -1;
+
+  /** Baseline and thresholds of the open minute. */
+  private mu = 0;
+  private t1 = Infinity;
+  private tSlow = Infinity;
+  private tSlowMu = 0;
+  private ready = false;
+  private lastDays = 0;
+
+  /** True while an incident holds: its minutes are kept out of the learned history. */
+  suppressLearning = false;
+
+  constructor(private readonly p: DetectorParams) {
+    this.ring = (p.seasonDays + 1) * DAY_MIN;
+    this.counts = new Int32Array(this.ring);
+    this.tags = new Float64Array(this.ring).fill(-1);
+    this.expectedRing = new Float64Array(this.ring);
+    this.robustRing = new Float64Array(this.ring);
+    const nb = this.ring / BUCKET_MIN;
+    this.buckets = new Float64Array(nb);
+    this.bucketTags = new Float64Array(nb).fill(-1);
+  }
+
+  /** The baseline (expected reports per minute) of the open minute. */
+  get baseline(): number {
+    return this.mu;
+  }
+
+  /** The count of a minute still in the ring, else 0. */
+  countAt(minute: number): number {
+    const i = minute % this.ring;
+    return this.tags[i] === minute ? this.counts[i]! : 0;
+  }
+
+  /** Sum of the counts of the `n` minutes ending at `minute`. */
+  windowSum(minute: number, n: number): number {
+    let s = 0;
+    for (let m = minute - n + 1; m <= minute; m++) s += this.countAt(m);
+    return s;
+  }
+
+  /**
+   * Closes every minute before `minute` and opens it. Returns the closed minutes (at most a
+   * ring's worth: a long silence is closed in one jump).
+   */
+  advanceTo(minute: number): MinuteClosed[] {
+    if (this.current < 0) {
+      this.firstMinute = minute;
+      this.current = minute;
+      this.open(minute);
+      return [];
+    }
+    const closed: MinuteClosed[] = [];
+    if (minute <= this.current) return closed;
+    const from = Math.max(this.current, minute - this.ring);
+    for (let m = from; m < minute; m++) {
+      if (m !== this.current) this.open(m);
+      closed.push(this.close(m));
+    }
+    this.current = minute;
+    this.open(minute);
+    return closed;
+  }
+
+  /**
+   * Counts one (already de-duplicated) report. Returns an alarm when this report makes the open
+   * minute, or the slow window ending in it, significant.
+   */
+  add(tsMs: number): Alarm | undefined {
+    const minute = Math.floor(tsMs / MINUTE_MS);
+    if (minute < this.current - this.ring + 1) return undefined; // older than the ring: nothing to learn
+    const i = minute % this.ring;
+    if (this.tags[i] !== minute) {
+      this.tags[i] = minute;
+      this.counts[i] = 0;
+    }
+    this.counts[i]!++;
+    if (minute !== this.current || !this.ready) return undefined;
+    const x1 = this.counts[i]!;
+    const xs = this.windowSum(minute, this.p.slowWindowMinutes);
+    if (x1 >= this.t1 || xs >= this.tSlow) {
+      return { detectedAtMs: tsMs, onsetMs: this.onsetMinute(minute) * MINUTE_MS, baselinePerMin: this.mu, count: x1 };
+    }
+    return undefined;
+  }
+
+  /** Days of seasonal history behind the current baseline (0 on a cold start). */
+  get historyDays(): number {
+    return this.lastDays;
+  }
+
+  private onsetMinute(minute: number): number {
+    const start = this.cusumStart >= 0 && this.cusum > 0 ? this.cusumStart : minute;
+    return Math.max(start, minute - this.p.maxOnsetLookbackMinutes);
+  }
+
+  /** Computes the baseline and the thresholds of a minute that is about to receive counts. */
+  private open(minute: number): void {
+    const i = minute % this.ring;
+    if (this.tags[i] !== minute) {
+      this.tags[i] = minute;
+      this.counts[i] = 0;
+    }
+    const p = this.p;
+    const history = minute - this.firstMinute;
+    const seasonal: number[] = [];
+    const half = Math.floor(p.seasonWindowMinutes / 2 / BUCKET_MIN);
+    const b = Math.floor(minute / BUCKET_MIN);
+    for (let d = 1; d <= p.seasonDays; d++) {
+      const centre = b - (d * DAY_MIN) / BUCKET_MIN;
+      if ((centre - half) * BUCKET_MIN < this.firstMinute) break;
+      let sum = 0;
+      let n = 0;
+      for (let k = centre - half; k < centre + half; k++) {
+        const j = k % this.buckets.length;
+        if (this.bucketTags[j] === k) sum += this.buckets[j]!;
+        n++;
+      }
+      seasonal.push(sum / (n * BUCKET_MIN));
+    }
+    this.lastDays = seasonal.length;
+    let mu: number;
+    if (seasonal.length > 0) {
+      // Rescale the profile by today's level, shrunk towards 1 by a prior of 30 expected reports.
+      const level = (this.levelActual + 30) / (this.levelExpected + 30);
+      mu = median(seasonal) * Math.min(2, Math.max(0.5, level));
+    } else {
+      const n = Math.min(history, p.levelWindowMinutes);
+      mu = n > 0 ? this.levelActual / n : 0;
+    }
+    this.mu = Math.max(mu, p.minBaselinePerMin);
+    const phi = p.phi + p.phiPerMissingDay * Math.max(0, p.seasonDays - seasonal.length);
+    this.ready = history >= p.minHistoryMinutes;
+    this.t1 = Math.max(p.minCount, threshold(this.mu, phi, p.alpha));
+    this.tSlowMu = this.mu * p.slowWindowMinutes;
+    this.tSlow = Math.max(p.minCount, threshold(this.tSlowMu, phi, p.alpha));
+    this.expectedRing[i] = this.mu;
+  }
+
+  /** Closes a minute: updates the CUSUM, the robust history and the level. */
+  private close(minute: number): MinuteClosed {
+    const p = this.p;
+    const i = minute % this.ring;
+    const count = this.countAt(minute);
+    const mu = this.expectedRing[i]! || this.mu;
+    const phi = p.phi + p.phiPerMissingDay * Math.max(0, p.seasonDays - this.lastDays);
+    const sd = sdOf(mu, phi);
+
+    const z = (count - mu) / sd;
+    const next = Math.max(0, this.cusum + z - 1);
+    if (this.cusum === 0 && next > 0) this.cusumStart = minute;
+    this.cusum = next;
+
+    const xs = this.windowSum(minute, p.slowWindowMinutes);
+    const elevated =
+      count >= threshold(mu, phi, p.alphaElevated) || xs >= threshold(mu * p.slowWindowMinutes, phi, p.alphaElevated);
+
+    const robust = this.suppressLearning ? Math.min(count, mu) : Math.min(count, mu + 3 * sd);
+    this.robustRing[i] = robust;
+    const bi = Math.floor(minute / BUCKET_MIN);
+    const bj = bi % this.buckets.length;
+    if (this.bucketTags[bj] !== bi) {
+      this.bucketTags[bj] = bi;
+      this.buckets[bj] = 0;
+    }
+    this.buckets[bj]! += robust;
+
+    // Level: robust actuals vs expectations over the last levelWindowMinutes closed minutes.
+    this.levelActual += robust;
+    this.levelExpected += mu;
+    const old = minute - p.levelWindowMinutes;
+    if (old >= this.firstMinute) {
+      const oi = old % this.ring;
+      if (this.tags[oi] === old) {
+        this.levelActual -= this.robustRing[oi]!;
+        this.levelExpected -= this.expectedRing[oi]!;
+      }
+    }
+    return { minute, count, baseline: mu, elevated };
+  }
+}
