@@ -74,7 +74,10 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     let pending: OutgoingMessage[] = [];
     let pendingTopic: TopicId | undefined;
     const flushPending = async () => {
-      if (pendingTopic && pending.length > 0) await bus.publish(topics[pendingTopic].name, pending);
+      if (pendingTopic && pending.length > 0) {
+        await bus.publish(topics[pendingTopic].name, pending);
+        await bus.backpressure();
+      }
       pending = [];
     };
     const dead: InputError[] = [];
@@ -92,7 +95,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
           await flushPending();
           pendingTopic = e.topic;
         }
-        pending.push({ key: keyOf(e), value: e.line, source: e.source });
+        pending.push({ key: keyOf(e), value: e.line, source: e.source, decoded: e.value });
         events[e.topic]++;
         if (e.tsMs > lastTs) lastTs = e.tsMs;
       }

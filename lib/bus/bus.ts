@@ -11,6 +11,11 @@ export interface OutgoingMessage {
   readonly value: string | Uint8Array;
   /** Where the message came from when it was read from a file (`path:line`), for dead letters. */
   readonly source?: string;
+  /**
+   * The value already decoded against its topic's contract by this process. Only the memory bus
+   * carries it (consumers then skip parsing the same bytes again); Kafka never does.
+   */
+  readonly decoded?: unknown;
 }
 
 export interface BusMessage extends OutgoingMessage {

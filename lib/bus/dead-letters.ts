@@ -56,9 +56,20 @@ export function decodeBatch(batch: readonly BusMessage[], nowMs: number): { good
       dead.push(deadLetter(m, 'schema_violation', `unknown topic ${m.topic}`, nowMs));
       continue;
     }
+    if (m.decoded !== undefined) {
+      good.push({ topic: spec.id, message: m, value: m.decoded });
+      continue;
+    }
     const d = decode(spec.contract as ContractName, m.value);
     if (d.ok) good.push({ topic: spec.id, message: m, value: d.value });
     else dead.push(deadLetter(m, d.reason, d.detail, nowMs));
   }
   return { good, dead };
+}
+
+/** Counts consumed messages per topic once per batch (a labelled counter per message is costly). */
+export function countConsumed(metrics: Metrics, group: string, good: readonly DecodedMessage[]): void {
+  const counts = new Map<string, number>();
+  for (const d of good) counts.set(d.message.topic, (counts.get(d.message.topic) ?? 0) + 1);
+  for (const [topic, n] of counts) metrics.consumed.inc({ topic, group }, n);
 }

@@ -3,11 +3,10 @@
  *
  * Each group sees the messages of its topics in exact publish order (also across topics), which
  * keeps replays deterministic, and gets them in large batches, which keeps store writes batched.
- * Publishers outside a handler wait while the slowest group is more than `highWater` messages
- * behind, so memory stays bounded by that window rather than by the input size. Publishes made
- * from inside a handler never wait (a handler waiting on its own group would deadlock).
+ * `publish` never waits (a handler publishing into its own group must not deadlock); a producer
+ * outside the pipeline calls `backpressure()` between publishes, so memory stays bounded by
+ * `highWater` messages rather than by the input size.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { TopicName } from '../../schemas/topics.ts';
 import type { Bus, BusMessage, OutgoingMessage, Subscription } from './bus.ts';
 
@@ -34,25 +33,29 @@ export class MemoryBus implements Bus {
   private readonly groups: Group[] = [];
   private failure: Error | undefined;
   private waiters: (() => void)[] = [];
-  private readonly inHandler = new AsyncLocalStorage<boolean>();
   private readonly maxBatch: number;
   private readonly highWater: number;
   private closed = false;
 
   constructor(opts: MemoryBusOptions = {}) {
-    this.maxBatch = opts.maxBatch ?? 50_000;
-    this.highWater = opts.highWater ?? 200_000;
+    this.maxBatch = opts.maxBatch ?? 20_000;
+    this.highWater = opts.highWater ?? 60_000;
   }
 
   async publish(topic: TopicName, messages: readonly OutgoingMessage[]): Promise<void> {
     if (this.closed) throw new Error('bus is closed');
     this.throwIfFailed();
-    for (const m of messages) this.log.push({ ...m, topic, offset: String(this.base + this.log.length) });
-    for (const g of this.groups) this.pump(g);
-    if (!this.inHandler.getStore()) {
-      while (this.lag() > this.highWater && !this.failure) await this.progress();
-      this.throwIfFailed();
+    let offset = this.base + this.log.length;
+    for (const m of messages) {
+      this.log.push({ topic, key: m.key, value: m.value, source: m.source, decoded: m.decoded, offset: String(offset++) });
     }
+    for (const g of this.groups) this.pump(g);
+  }
+
+  /** Resolves once the slowest group is at most `highWater` messages behind. */
+  async backpressure(): Promise<void> {
+    while (this.lag() > this.highWater && !this.failure) await this.progress();
+    this.throwIfFailed();
   }
 
   async subscribe(sub: Subscription): Promise<void> {
@@ -112,8 +115,8 @@ export class MemoryBus implements Bus {
       return;
     }
     group.running = true;
-    this.inHandler
-      .run(true, () => group.sub.eachBatch(batch))
+    group.sub
+      .eachBatch(batch)
       .then(
         () => {
           group.cursor = pos;

@@ -8,7 +8,7 @@
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import type { ContractName, DeadLetterReason } from '../../schemas/contracts.ts';
 import { check, MAX_MESSAGE_BYTES } from '../../schemas/decode.ts';
@@ -60,21 +60,50 @@ export function scenarioInputs(dir: string): ScenarioInput[] {
   return out;
 }
 
-/** A binary min-heap on event time, ties broken by arrival order (stable, deterministic). */
-class EventHeap {
-  private items: { e: ScenarioEvent; seq: number }[] = [];
+/**
+ * Restores event-time order within a window: in-order events (the common case) append to a run
+ * in O(1); the few late ones go to a binary heap. Ties keep arrival order, so output is stable.
+ */
+class Reorder {
+  private run: ScenarioEvent[] = [];
+  private head = 0;
+  private heap: { e: ScenarioEvent; seq: number }[] = [];
   private seq = 0;
-  get size() {
-    return this.items.length;
+  private lastRunTs = -Infinity;
+
+  get size(): number {
+    return this.run.length - this.head + this.heap.length;
   }
-  peek(): ScenarioEvent | undefined {
-    return this.items[0]?.e;
+
+  push(e: ScenarioEvent): void {
+    if (e.tsMs >= this.lastRunTs) {
+      this.run.push(e);
+      this.lastRunTs = e.tsMs;
+    } else this.heapPush(e);
   }
+
+  /** The earliest buffered event, removed, if it is at or before `untilMs`. */
+  shift(untilMs: number): ScenarioEvent | undefined {
+    const r = this.head < this.run.length ? this.run[this.head]! : undefined;
+    const h = this.heap[0]?.e;
+    const fromHeap = h !== undefined && (r === undefined || h.tsMs < r.tsMs);
+    const next = fromHeap ? h : r;
+    if (next === undefined || next.tsMs > untilMs) return undefined;
+    if (fromHeap) return this.heapPop();
+    this.head++;
+    if (this.head > 4096 && this.head * 2 > this.run.length) {
+      this.run = this.run.slice(this.head);
+      this.head = 0;
+    }
+    return r;
+  }
+
   private less(a: { e: ScenarioEvent; seq: number }, b: { e: ScenarioEvent; seq: number }) {
     return a.e.tsMs < b.e.tsMs || (a.e.tsMs === b.e.tsMs && a.seq < b.seq);
   }
-  push(e: ScenarioEvent): void {
-    const a = this.items;
+
+  private heapPush(e: ScenarioEvent): void {
+    const a = this.heap;
     a.push({ e, seq: this.seq++ });
     let i = a.length - 1;
     while (i > 0) {
@@ -84,8 +113,9 @@ class EventHeap {
       i = p;
     }
   }
-  pop(): ScenarioEvent | undefined {
-    const a = this.items;
+
+  private heapPop(): ScenarioEvent | undefined {
+    const a = this.heap;
     const top = a[0];
     const last = a.pop();
     if (a.length > 0 && last) {
@@ -113,48 +143,62 @@ export interface ReadOptions {
   onBytes?: (bytes: number) => void;
 }
 
+/** Lines of a byte stream (LF or CRLF), several times cheaper than `readline` on big files. */
+async function* splitLines(stream: AsyncIterable<Buffer>): AsyncGenerator<string[]> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  for await (const chunk of stream) {
+    const parts = (rest + decoder.write(chunk)).split('\n');
+    rest = parts.pop()!;
+    yield parts;
+  }
+  rest += decoder.end();
+  if (rest !== '') yield [rest];
+}
+
+function fail(input: ScenarioInput, line: number, raw: string, reason: InputError['reason'], detail: string, onError?: ReadOptions['onError']): void {
+  onError?.({ file: input.path, line, reason, detail, raw: raw.slice(0, MAX_MESSAGE_BYTES), topic: input.topic });
+}
+
 /** Streams one file's valid events, roughly in order, in chunks. */
 async function* readFile(input: ScenarioInput, opts: ReadOptions, progress: { bytes: number }): AsyncGenerator<ScenarioEvent[]> {
   const contract = topics[input.topic].contract as ContractName;
-  const raw = createReadStream(input.path);
+  const raw = createReadStream(input.path, { highWaterMark: 1 << 20 });
   raw.on('data', (chunk) => {
     progress.bytes += chunk.length;
   });
-  const stream = input.path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
-  const heap = new EventHeap();
+  const lines = splitLines(input.path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw);
+  const buffer = new Reorder();
   const windowMs = (opts.reorderMinutes ?? 10) * 60_000;
   let maxTs = -Infinity;
   let lineNo = 0;
   let chunk: ScenarioEvent[] = [];
   try {
-    for await (const text of lines) {
+    for await (const texts of lines) for (const text of texts) {
       lineNo++;
       const line = text.trim();
       if (line === '') continue;
-      const fail = (reason: InputError['reason'], detail: string) =>
-        opts.onError?.({ file: input.path, line: lineNo, reason, detail, raw: line.slice(0, MAX_MESSAGE_BYTES), topic: input.topic });
       if (line.length > MAX_MESSAGE_BYTES) {
-        fail('oversized', `line of ${line.length} characters exceeds ${MAX_MESSAGE_BYTES}`);
+        fail(input, lineNo, line, 'oversized', `line of ${line.length} characters exceeds ${MAX_MESSAGE_BYTES}`, opts.onError);
         continue;
       }
       let value: unknown;
       try {
         value = JSON.parse(line);
       } catch (err) {
-        fail('malformed_json', (err as Error).message.slice(0, 200));
+        fail(input, lineNo, line, 'malformed_json', (err as Error).message.slice(0, 200), opts.onError);
         continue;
       }
       const checked = check(contract, value);
       if (!checked.ok) {
-        fail(checked.reason, checked.detail);
+        fail(input, lineNo, line, checked.reason, checked.detail, opts.onError);
         continue;
       }
       const v = checked.value as ScenarioEvent['value'];
       const tsMs = Date.parse(v.ts);
-      heap.push({ topic: input.topic, tsMs, line, value: v, source: `${input.path}:${lineNo}` });
+      buffer.push({ topic: input.topic, tsMs, line, value: v, source: `${input.path}:${lineNo}` });
       if (tsMs > maxTs) maxTs = tsMs;
-      while (heap.size > 0 && heap.peek()!.tsMs <= maxTs - windowMs) chunk.push(heap.pop()!);
+      for (let e = buffer.shift(maxTs - windowMs); e; e = buffer.shift(maxTs - windowMs)) chunk.push(e);
       if (chunk.length >= 4096) {
         opts.onBytes?.(progress.bytes);
         yield chunk;
@@ -164,7 +208,7 @@ async function* readFile(input: ScenarioInput, opts: ReadOptions, progress: { by
   } catch (err) {
     opts.onError?.({ file: input.path, line: lineNo + 1, reason: 'unreadable', detail: (err as Error).message });
   }
-  while (heap.size > 0) chunk.push(heap.pop()!);
+  for (let e = buffer.shift(Infinity); e; e = buffer.shift(Infinity)) chunk.push(e);
   if (chunk.length > 0) yield chunk;
   opts.onBytes?.(progress.bytes);
 }

@@ -1,26 +1,24 @@
 -- Per-minute rollups that dashboards read. Counting distinct ids (not rows) keeps them exact when
 -- a batch is redelivered: a materialized view sees every insert, duplicates included.
 
+-- Per service and minute; region and problem breakdowns read the raw table (fast enough, and
+-- a rollup per region x problem would be nearly as large as the raw rows).
 CREATE TABLE IF NOT EXISTS report_counts_1m (
   service LowCardinality(String),
   minute DateTime('UTC'),
-  region LowCardinality(String),
-  problem LowCardinality(String),
   reports AggregateFunction(uniqExact, String),
   reporters AggregateFunction(uniqExact, String)
 ) ENGINE = AggregatingMergeTree
-ORDER BY (service, minute, region, problem);
+ORDER BY (service, minute);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS report_counts_1m_mv TO report_counts_1m AS
 SELECT
   service,
   toStartOfMinute(ts) AS minute,
-  region,
-  problem,
   uniqExactState(id) AS reports,
   uniqExactState(if(author = '', id, author)) AS reporters
 FROM reports
-GROUP BY service, minute, region, problem;
+GROUP BY service, minute;
 
 CREATE TABLE IF NOT EXISTS probe_counts_1m (
   service LowCardinality(String),

@@ -6,7 +6,7 @@
 import type { CertObservation, Incident, ProbeResult, StatusPost, UserReport } from '../../schemas/contracts.ts';
 import { topics, type TopicId } from '../../schemas/topics.ts';
 import type { Bus } from '../../lib/bus/bus.ts';
-import { decodeBatch, publishDeadLetters } from '../../lib/bus/dead-letters.ts';
+import { countConsumed, decodeBatch, publishDeadLetters } from '../../lib/bus/dead-letters.ts';
 import type { Catalog } from '../../lib/catalog.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
@@ -71,9 +71,9 @@ export async function runCorrelator(deps: CorrelatorDeps): Promise<CorrelatorHan
     broadcastTopics: [topics.certs.name],
     eachBatch: async (batch) => {
       const { good, dead } = decodeBatch(batch, now());
+      countConsumed(metrics, 'correlator', good);
       const out: Incident[] = [];
       for (const d of good) {
-        metrics.consumed.inc({ topic: d.message.topic, group: 'correlator' });
         const event = toEvent(d.topic, d.value);
         if (event) for (const inc of core.step(event)) out.push(inc);
       }

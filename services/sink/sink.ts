@@ -6,7 +6,7 @@
 import type { CertObservation, DeadLetter, Incident, ProbeResult, StatusPost, UserReport } from '../../schemas/contracts.ts';
 import { topics } from '../../schemas/topics.ts';
 import type { Bus } from '../../lib/bus/bus.ts';
-import { decodeBatch, publishDeadLetters } from '../../lib/bus/dead-letters.ts';
+import { countConsumed, decodeBatch, publishDeadLetters } from '../../lib/bus/dead-letters.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import { certRow, deadLetterRow, incidentRows, postRow, probeRow, reportRow } from '../../lib/store/rows.ts';
@@ -29,6 +29,7 @@ export async function runSink(deps: SinkDeps): Promise<void> {
     topics: [topics.reports.name, topics.posts.name, topics.probes.name, topics.certs.name, topics.incidents.name, topics.dlq.name],
     eachBatch: async (batch) => {
       const { good, dead } = decodeBatch(batch, now());
+      countConsumed(metrics, 'sink', good);
       const rows = new Map<TableName, Row[]>();
       const add = (table: TableName, row: Row) => {
         const list = rows.get(table);
@@ -36,7 +37,6 @@ export async function runSink(deps: SinkDeps): Promise<void> {
         else rows.set(table, [row]);
       };
       for (const d of good) {
-        metrics.consumed.inc({ topic: d.message.topic, group: 'sink' });
         switch (d.topic) {
           case 'reports':
             add('reports', reportRow(d.value as UserReport));

@@ -55,8 +55,9 @@ export class CorrelatorCore {
   private readonly certs = new CertTable();
   private readonly probes = new ProbeTracker();
   private readonly posts = new PostLog();
-  /** Report ids seen recently, by minute, for dropping redeliveries. */
-  private readonly seenIds = new Map<string, number>();
+  /** Report ids seen recently, for dropping redeliveries; bucketed by minute so pruning is cheap. */
+  private readonly seenIds = new Set<string>();
+  private readonly idsByMinute = new Map<number, string[]>();
   /** Last counted report per service and author (one reporter counts once per window). */
   private readonly reporters = new Map<string, number>();
   private watermarkMs = -Infinity;
@@ -155,7 +156,10 @@ export class CorrelatorCore {
       this.dropped.duplicateId++;
       return;
     }
-    this.seenIds.set(r.id, minute);
+    this.seenIds.add(r.id);
+    const bucket = this.idsByMinute.get(minute);
+    if (bucket) bucket.push(r.id);
+    else this.idsByMinute.set(minute, [r.id]);
     if (r.author) {
       const key = `${r.service}\u0000${r.author}`;
       const last = this.reporters.get(key);
@@ -261,7 +265,11 @@ export class CorrelatorCore {
   private prune(minute: number): void {
     this.lastPruneMinute = minute;
     const idHorizon = minute - 180;
-    for (const [id, m] of this.seenIds) if (m < idHorizon) this.seenIds.delete(id);
+    for (const [m, ids] of this.idsByMinute) {
+      if (m >= idHorizon) continue;
+      for (const id of ids) this.seenIds.delete(id);
+      this.idsByMinute.delete(m);
+    }
     const repHorizon = (minute - this.params.detector.reporterWindowMinutes) * MINUTE_MS;
     for (const [k, t] of this.reporters) if (t < repHorizon) this.reporters.delete(k);
   }

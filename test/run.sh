@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite: type check, then every *.test.ts (unit tests beside the code, integration
+# suites under test/) on Node's test runner. Suites start the real components they need themselves
+# (chDB runs in-process). With CI=true a component that cannot start fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "installing dependencies (npm ci)…"
+  npm ci --no-audit --no-fund
+fi
+
+echo "type check…"
+npx tsc -p .
+
+mapfile -t files < <(find . -name '*.test.ts' -not -path './node_modules/*' -not -path './data/*' | sort)
+echo "running ${#files[@]} test files…"
+# One file at a time: chDB binds one data directory per process and the machine has 2 cores.
+exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
