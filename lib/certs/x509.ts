@@ -89,13 +89,27 @@ export function parseCertificates(bytes: Uint8Array): { certs: ParsedCert[]; err
   return { certs, errors };
 }
 
+/** Length of the outer DER element (tag, length, contents), or undefined if the header is bad. */
+function derLength(der: Uint8Array): number | undefined {
+  const first = der[1];
+  if (der[0] !== 0x30 || first === undefined) return undefined;
+  if (first < 0x80) return 2 + first;
+  const n = first & 0x7f;
+  if (n === 0 || n > 4 || der.length < 2 + n) return undefined;
+  let len = 0;
+  for (let i = 0; i < n; i++) len = len * 256 + der[2 + i]!;
+  return 2 + n + len;
+}
+
 function pushDer(der: Uint8Array, line: number, certs: ParsedCert[], errors: ParseError[]): void {
+  // The parser accepts bytes after the certificate; a file with them is damaged, so say so.
+  const length = derLength(der);
+  if (length !== undefined && length < der.byteLength) {
+    errors.push({ line, message: `DER has ${der.byteLength - length} bytes of trailing garbage` });
+    return;
+  }
   try {
     const cert = new x509.X509Certificate(der);
-    if (cert.rawData.byteLength !== der.byteLength) {
-      errors.push({ line, message: `DER has ${der.byteLength - cert.rawData.byteLength} bytes of trailing garbage` });
-      return;
-    }
     const { subjectKeyId, authorityKeyId, ...facts } = factsOf(cert);
     certs.push({ cert, facts, line, ...(subjectKeyId ? { subjectKeyId } : {}), ...(authorityKeyId ? { authorityKeyId } : {}) });
   } catch (err) {

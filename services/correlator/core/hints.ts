@@ -262,7 +262,7 @@ function certHint(c: Candidate, confidence: number, service: string, onsetMs: nu
   const cert = c.cert;
   const label = CertTable.label(cert);
   const cn = /CN=([^,]+)/.exec(cert.subject)?.[1];
-  const id = `${label}${cn && cn !== label ? ` (CN=${cn}, sha256 ${cert.sha256.slice(0, 12)}…)` : ` (sha256 ${cert.sha256.slice(0, 12)}…)`}`;
+  const id = `${label} (${cn ? `CN=${cn}, ` : ''}sha256 ${cert.sha256.slice(0, 12)}…)`;
   let what: string;
   if (c.kind === 'cert_not_yet_valid') {
     what = `certificate ${id} is not valid until ${fmtTime(cert.notBeforeMs, onsetMs)} and was in use when reports rose at ${fmtTime(onsetMs, onsetMs)}`;
