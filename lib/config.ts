@@ -16,6 +16,8 @@ export const Env = Type.Object({
     (['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const).map((l) => Type.Literal(l)),
     { default: 'info' },
   ),
+  CERT_DIRS: Type.Optional(Type.String({ minLength: 1, description: 'comma-separated directories the certificate inventory scans' })),
+  CERT_SCAN_INTERVAL_S: Type.Integer({ default: 300, minimum: 5, description: 'seconds between inventory scans' }),
   PORT: Type.Integer({ default: 9464, minimum: 0, maximum: 65535, description: 'HTTP port for /metrics, /healthz, /readyz' }),
 });
 export type Env = Static<typeof Env>;
