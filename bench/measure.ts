@@ -1,0 +1,64 @@
+/**
+ * One benchmark measurement in its own process (see bench/run.ts); prints one JSON line:
+ * `{ events, seconds, maxRssMb, bytes? }`.
+ *
+ *   raw <dir>              read every NDJSON file and JSON.parse each line, nothing else
+ *   correlator <dir>       the scenario reader (parse + validate) driving the correlator core
+ *   replay <dir> <chdb>    the whole embedded pipeline into chDB, as `outage replay` runs it
+ */
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { scenarioInputs } from '../lib/scenario/read.ts';
+import type { CorrelatorEvent } from '../services/correlator/core/correlator.ts';
+
+// Each mode imports only what it runs, so peak RSS does not count modules it never uses
+// (the chDB engine alone maps a few hundred MB).
+
+const [mode, dir, dataDir] = process.argv.slice(2) as [string, string, string | undefined];
+const started = performance.now();
+let events = 0;
+const bytes = scenarioInputs(dir).reduce((s, i) => s + i.bytes, 0);
+
+if (mode === 'raw') {
+  for (const input of scenarioInputs(dir)) {
+    const raw = createReadStream(input.path, { highWaterMark: 1 << 20 });
+    const stream = input.path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+    let rest = '';
+    for await (const chunk of stream) {
+      const lines = (rest + chunk.toString('utf8')).split('\n');
+      rest = lines.pop()!;
+      for (const line of lines) if (line) {
+        JSON.parse(line);
+        events++;
+      }
+    }
+    if (rest) {
+      JSON.parse(rest);
+      events++;
+    }
+  }
+} else if (mode === 'correlator') {
+  const { loadCatalog } = await import('../lib/catalog.ts');
+  const { readScenario } = await import('../lib/scenario/read.ts');
+  const { CorrelatorCore } = await import('../services/correlator/core/correlator.ts');
+  const core = new CorrelatorCore(loadCatalog(join(dir, 'catalog.yaml')));
+  const kinds = { reports: 'report', posts: 'post', probes: 'probe', certs: 'cert' } as const;
+  for await (const chunk of readScenario(dir)) {
+    for (const e of chunk) {
+      const kind = kinds[e.topic as keyof typeof kinds];
+      core.step({ kind, value: e.value } as CorrelatorEvent);
+      events++;
+    }
+  }
+} else if (mode === 'replay') {
+  const { replay } = await import('../cli/replay.ts');
+  const { createLogger } = await import('../lib/log.ts');
+  const r = await replay({ dir, store: { kind: 'chdb', dataDir: dataDir! }, logger: createLogger('bench', 'warn') });
+  events = r.events.reports + r.events.posts + r.events.probes + r.events.certs;
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}
+
+const seconds = (performance.now() - started) / 1000;
+process.stdout.write(`${JSON.stringify({ events, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, bytes })}\n`);

@@ -1,0 +1,80 @@
+/**
+ * `npm run bench`: replay throughput at the scale of DESIGN.md §8, next to the raw rate of
+ * reading and parsing the same NDJSON, measured in one run, with peak memory.
+ *
+ *   npm run bench                 # 12 services, 7 days, ~1 M reports (generated once, cached)
+ *   npm run bench -- --quick      # 6 services, 2 days: a smoke run
+ *
+ * Each measurement runs in its own process so peak RSS belongs to it alone.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const opts = new Command()
+  .option('--quick', 'small scenario (6 services, 2 days)')
+  .option('--services <n>', 'services', (v) => Number(v), 12)
+  .option('--days <n>', 'days', (v) => Number(v), 7)
+  .option('--rate <n>', 'peak reports per minute of the busiest service', (v) => Number(v), 62)
+  .parse()
+  .opts<{ quick?: boolean; services: number; days: number; rate: number }>();
+if (opts.quick) Object.assign(opts, { services: 6, days: 2, rate: 40 });
+
+interface Measurement {
+  events: number;
+  seconds: number;
+  maxRssMb: number;
+  bytes?: number;
+}
+
+function measure(mode: string, dir: string, extra: string[] = []): Measurement {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/measure.ts'), mode, dir, ...extra], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 24,
+  });
+  return JSON.parse(out.trim().split('\n').pop()!) as Measurement;
+}
+
+const dir = join(ROOT, '.cache/bench', `s${opts.services}-d${opts.days}-r${opts.rate}`);
+if (!existsSync(join(dir, 'catalog.yaml'))) {
+  process.stderr.write(`generating the benchmark scenario in ${dir} …\n`);
+  mkdirSync(dir, { recursive: true });
+  execFileSync(process.execPath, ['bin/outage.js', 'generate', dir, '--services', String(opts.services), '--days', String(opts.days), '--rate', String(opts.rate), '--seed', '8'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+const dataDir = join(ROOT, '.cache/bench/chdb');
+process.stderr.write('raw read + JSON.parse …\n');
+const raw = measure('raw', dir);
+process.stderr.write('correlator (read, validate, correlate; no store) …\n');
+const core = measure('correlator', dir);
+process.stderr.write('full replay (embedded bus, correlator, sink into chDB) …\n');
+rmSync(dataDir, { recursive: true, force: true });
+const full = measure('replay', dir, [dataDir]);
+rmSync(dataDir, { recursive: true, force: true });
+
+const rate = (m: Measurement) => m.events / m.seconds;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const row = (name: string, m: Measurement) =>
+  `| ${name} | ${fmt(m.events)} | ${m.seconds.toFixed(1)} s | ${fmt(rate(m))} | ${(rate(m) / rate(raw)).toFixed(2)} | ${fmt(m.maxRssMb)} MB |`;
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+process.stdout.write(
+  [
+    `Scenario: ${opts.services} services, ${opts.days} days, ${(raw.bytes! / 1e6).toFixed(0)} MB of NDJSON; ${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+    '',
+    '| stage | events | time | events/s | ratio to raw | peak RSS |',
+    '|---|---|---|---|---|---|',
+    row('raw read + JSON.parse (baseline)', raw),
+    row('correlator replay, no store', core),
+    row('full replay into chDB', full),
+    '',
+  ].join('\n'),
+);
