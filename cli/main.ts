@@ -25,7 +25,7 @@ program
   .argument('<dir>', 'scenario directory: catalog.yaml and any of reports/posts/probes/certs .ndjson(.gz), certs/')
   .addOption(new Option('--format <format>', 'output format').choices(['summary', 'ndjson']).default('summary'))
   .option('--data-dir <dir>', 'chDB data directory (default: OUTAGE_DATA_DIR or ./data/chdb)')
-  .option('--quiet', 'no progress bar')
+  .option('--quiet', 'no progress output')
   .action(async (dir: string, opts: { format: 'summary' | 'ndjson'; dataDir?: string; quiet?: boolean }) => {
     const env = loadEnv();
     const logger = createLogger('replay', env.LOG_LEVEL === 'info' ? 'warn' : (env.LOG_LEVEL as LevelWithSilent));
@@ -38,6 +38,7 @@ program
           )
         : undefined;
     let barStarted = false;
+    let lastTenth = 0;
     const started = performance.now();
     const result = await replay({
       dir,
@@ -45,7 +46,15 @@ program
       logger,
       onInputError: (e) => process.stderr.write(`${e.file}:${e.line}: skipped (${e.reason}): ${e.detail}\n`),
       onProgress: (read, total) => {
-        if (!bar || total < 5e6) return;
+        if (opts.quiet) return;
+        if (!bar) {
+          // Not a terminal (CI logs, pipes): a line per tenth of a large input instead of a bar.
+          const tenth = Math.floor((read / total) * 10);
+          if (total >= 50e6 && tenth > lastTenth) process.stderr.write(`replay: ${tenth * 10}% of ${Math.round(total / 1e6)} MB read\n`);
+          lastTenth = Math.max(lastTenth, tenth);
+          return;
+        }
+        if (total < 5e6) return;
         if (!barStarted) {
           bar.start(Math.round(total / 1e6), 0);
           barStarted = true;

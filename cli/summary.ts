@@ -30,8 +30,9 @@ export function formatSummary(r: ReplayResult, seconds: number): string {
   const body = r.incidents.map(formatIncident).join('\n\n');
   const tail = [
     '',
-    `Rows stored in ${r.store.kind === 'chdb' ? `the chDB data directory ${r.store.location}` : r.store.location}; try:`,
-    `  outage sql "SELECT id, service, status, top_hint_kind FROM incidents FINAL"`,
+    r.store.kind === 'chdb'
+      ? `Rows stored in the chDB data directory ${r.store.location}; query them with:\n  node bin/outage.js sql --data-dir ${r.store.location} "SELECT id, service, status, top_hint_kind FROM incidents FINAL"`
+      : `Rows stored in ${r.store.location}.`,
   ];
   return [...head, body, ...tail].join('\n');
 }

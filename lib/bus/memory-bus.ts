@@ -39,7 +39,7 @@ export class MemoryBus implements Bus {
 
   constructor(opts: MemoryBusOptions = {}) {
     this.maxBatch = opts.maxBatch ?? 20_000;
-    this.highWater = opts.highWater ?? 60_000;
+    this.highWater = opts.highWater ?? 40_000;
   }
 
   async publish(topic: TopicName, messages: readonly OutgoingMessage[]): Promise<void> {

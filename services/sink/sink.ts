@@ -18,11 +18,17 @@ export interface SinkDeps {
   logger: Logger;
   metrics: Metrics;
   now?: () => number;
+  /**
+   * Rows per insert. 10k is ClickHouse's lower sweet spot and keeps the serialised request (and
+   * chDB's parse buffers) small; a larger bus batch is written as several inserts.
+   */
+  insertRows?: number;
 }
 
 export async function runSink(deps: SinkDeps): Promise<void> {
   const { bus, store, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
+  const insertRows = deps.insertRows ?? 10_000;
 
   await bus.subscribe({
     group: 'sink',
@@ -63,9 +69,12 @@ export async function runSink(deps: SinkDeps): Promise<void> {
         }
       }
       for (const [table, list] of rows) {
-        await store.insert(table, list);
+        for (let i = 0; i < list.length; i += insertRows) {
+          const chunk = list.slice(i, i + insertRows);
+          await store.insert(table, chunk);
+          metrics.batchRows.observe({ table }, chunk.length);
+        }
         metrics.storedRows.inc({ table }, list.length);
-        metrics.batchRows.observe({ table }, list.length);
       }
       // A dead letter that fails to decode as one is stored directly rather than looping back.
       const loops = dead.filter((d) => d.topic === topics.dlq.name);
