@@ -6,8 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "installing dependencies (npm ci)…"
-  npm ci --no-audit --no-fund
+  # `npm install`, not `npm ci`: chDB lists native packages for other platforms that the registry
+  # does not serve here, and `npm ci` refuses a lock file without them. With the lock file present,
+  # `npm install` installs exactly the locked versions.
+  echo "installing dependencies (npm install)…"
+  npm install --no-audit --no-fund
 fi
 
 echo "type check…"
