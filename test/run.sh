@@ -13,6 +13,15 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm install --no-audit --no-fund
 fi
 
+# docker-compose.yml is checked with Debian's docker-compose (no engine needed).
+if ! command -v docker-compose >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "installing docker-compose (apt-get)…"
+    (apt-get install -y -q docker-compose >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q docker-compose >/dev/null 2>&1)) \
+      || echo "could not install docker-compose"
+  fi
+fi
+
 echo "type check…"
 npx tsc -p .
 
