@@ -64,7 +64,7 @@ describe('dashboards', () => {
     const panels = overviewDashboard().panels ?? [];
     const results = new Map<string, Record<string, unknown>[]>();
     for (const p of panels) {
-      const t = (p as { targets: Target[] }).targets[0]!;
+      const t = (p as unknown as { targets: Target[] }).targets[0]!;
       results.set(p.title!, await store.query(expand(t.rawSql)));
     }
     const reports = results.get('User reports per minute')!;
