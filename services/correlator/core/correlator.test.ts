@@ -177,6 +177,27 @@ describe('report spike detection', () => {
   });
 });
 
+describe('partitions and topics read out of step (as Kafka consumers do)', () => {
+  it('reaches the same final incidents when one service and the evidence topics are read far ahead of another', () => {
+    const probes: CorrelatorEvent[] = [];
+    for (let m = -20; m < 90; m++) {
+      for (const region of ['eu', 'us']) probes.push(probe('teams', 'https://teams.example.com/', OUTAGE + m * MIN, region, m >= 1 && m < 60 ? { code: 'HTTP_503', httpStatus: 503 } : undefined));
+    }
+    const teams = sortEvents([...week('teams', 2, 21), ...spike('teams', 30, OUTAGE, 45)]);
+    const zoom = week('zoom', 5, 22);
+    const evidence = sortEvents([cert('a'.repeat(64), OUTAGE - 9 * MIN, { name: 'token-signing' }), ...probes]);
+    const inOrder = run(sortEvents([...teams, ...zoom, ...evidence]), T0 + 8 * DAY).incidents;
+    // Evidence and the other service's partition first, then the spiking service's partition.
+    const skewed = run([...evidence, ...zoom, ...teams], T0 + 8 * DAY).incidents;
+    assert.equal(inOrder.length, 1);
+    assert.deepEqual(
+      skewed.map((i) => ({ ...i, revision: 0, updatedAt: '' })),
+      inOrder.map((i) => ({ ...i, revision: 0, updatedAt: '' })),
+    );
+    assert.ok(inOrder[0]!.hints.some((h) => h.kind === 'probe_failure'));
+  });
+});
+
 describe('root-cause hints', () => {
   const base = () => [...week('teams', 2, 10), ...spike('teams', 30, OUTAGE, 40)];
   const final = (extra: CorrelatorEvent[]) => {

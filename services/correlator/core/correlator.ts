@@ -6,7 +6,11 @@
  *   publish(core.tick(lastEventTimeMs));             // close the last minutes
  *
  * It never reads the wall clock; replay, tests and the Kafka consumer drive the same code. It does
- * not assume it sees every service: detectors are created for the services whose reports arrive.
+ * not assume it sees every service, nor that topics and partitions arrive in step: each service
+ * keeps its own event-time clock, moved by its own reports (one partition, in order), and the
+ * evidence (probes, posts, certificates) is looked up as of that clock. A consumer that reads one
+ * partition hours ahead of another therefore reaches the same decisions as a replay in global
+ * event-time order.
  */
 import type { CertObservation, Hint, Incident, ProbeResult, StatusPost, UserReport } from '../../../schemas/contracts.ts';
 import type { Catalog } from '../../../lib/catalog.ts';
@@ -39,7 +43,10 @@ interface IncidentState {
 }
 
 interface ServiceState {
+  service: string;
   detector: ReportDetector;
+  /** This service's event time: the latest of its reports (or of an explicit tick). */
+  clockMs: number;
   incident?: IncidentState;
 }
 
@@ -60,8 +67,8 @@ export class CorrelatorCore {
   private readonly idsByMinute = new Map<number, string[]>();
   /** Last counted report per service and author (one reporter counts once per window). */
   private readonly reporters = new Map<string, number>();
-  private watermarkMs = -Infinity;
-  private tickedMinute = -1;
+  /** The latest event time seen on any input, for pruning only (never for decisions). */
+  private latestMs = -Infinity;
   private lastPruneMinute = -1;
   private readonly hintCtx: HintContext;
   /** Counters of what was dropped on purpose, so nothing is dropped silently. */
@@ -77,7 +84,7 @@ export class CorrelatorCore {
       probes: this.probes,
       posts: this.posts,
       params: params.hints,
-      incidentOf: (service) => this.view(service),
+      incidentOf: (service, nowMs) => this.view(service, nowMs),
     };
     for (const s of catalog.services) this.serviceState(s.id);
   }
@@ -85,7 +92,7 @@ export class CorrelatorCore {
   /** Feeds one event; returns the incidents whose state changed. */
   step(e: CorrelatorEvent): Incident[] {
     const ts = Date.parse(e.value.ts);
-    const out = ts > this.watermarkMs ? this.tick(ts) : [];
+    const out: Incident[] = [];
     switch (e.kind) {
       case 'report':
         this.onReport(e.value, ts, out);
@@ -100,34 +107,44 @@ export class CorrelatorCore {
         this.certs.upsert(e.value);
         break;
     }
+    if (ts > this.latestMs) {
+      this.latestMs = ts;
+      const minute = Math.floor(ts / MINUTE_MS);
+      if (minute - this.lastPruneMinute >= 60) this.prune(minute);
+    }
     return out;
   }
 
-  /** Moves event time forward to `nowMs`: closes minutes, resolves quiet incidents, refreshes hints. */
+  /**
+   * Moves every service's clock to at least `nowMs` (the end of a replay, or a live clock):
+   * closes their minutes, resolves quiet incidents, refreshes hints.
+   */
   tick(nowMs: number): Incident[] {
-    if (nowMs > this.watermarkMs) this.watermarkMs = nowMs;
-    const minute = Math.floor(this.watermarkMs / MINUTE_MS);
-    if (minute <= this.tickedMinute) return [];
-    this.tickedMinute = minute;
     const out: Incident[] = [];
-    for (const [service, st] of this.services) {
-      let resolved = false;
-      for (const closed of st.detector.advanceTo(minute)) {
-        const inc = st.incident;
-        if (!inc || inc.status !== 'open') continue;
-        if (closed.elevated) inc.lastElevatedMinute = closed.minute;
-        inc.peakPerMin = Math.max(inc.peakPerMin, closed.count);
-        if (closed.minute - inc.lastElevatedMinute >= this.params.detector.quietMinutes) {
-          inc.status = 'resolved';
-          inc.resolvedAtMs = (inc.lastElevatedMinute + 1) * MINUTE_MS;
-          st.detector.suppressLearning = false;
-          resolved = true;
-        }
-      }
-      if (st.incident && (st.incident.status === 'open' || resolved)) this.publishIfChanged(st.incident, out);
-    }
-    if (minute - this.lastPruneMinute >= 60) this.prune(minute);
+    for (const st of this.services.values()) this.advance(st, nowMs, out);
     return out;
+  }
+
+  /** Moves one service's clock to `nowMs`, closing the minutes in between. */
+  private advance(st: ServiceState, nowMs: number, out: Incident[]): void {
+    if (nowMs <= st.clockMs) return;
+    const minuteChanged = Math.floor(nowMs / MINUTE_MS) !== Math.floor(st.clockMs / MINUTE_MS) || st.clockMs === -Infinity;
+    st.clockMs = nowMs;
+    if (!minuteChanged) return;
+    let resolved = false;
+    for (const closed of st.detector.advanceTo(Math.floor(nowMs / MINUTE_MS))) {
+      const inc = st.incident;
+      if (!inc || inc.status !== 'open') continue;
+      if (closed.elevated) inc.lastElevatedMinute = closed.minute;
+      inc.peakPerMin = Math.max(inc.peakPerMin, closed.count);
+      if (closed.minute - inc.lastElevatedMinute >= this.params.detector.quietMinutes) {
+        inc.status = 'resolved';
+        inc.resolvedAtMs = (inc.lastElevatedMinute + 1) * MINUTE_MS;
+        st.detector.suppressLearning = false;
+        resolved = true;
+      }
+    }
+    if (st.incident && (st.incident.status === 'open' || resolved)) this.publishIfChanged(st, st.incident, out);
   }
 
   /** The latest state of every incident, in onset order. */
@@ -143,9 +160,8 @@ export class CorrelatorCore {
     let st = this.services.get(service);
     if (!st) {
       if (this.services.size >= this.params.maxServices) return undefined;
-      st = { detector: new ReportDetector(this.params.detector) };
+      st = { service, detector: new ReportDetector(this.params.detector), clockMs: -Infinity };
       this.services.set(service, st);
-      if (this.tickedMinute >= 0) st.detector.advanceTo(this.tickedMinute);
     }
     return st;
   }
@@ -174,6 +190,7 @@ export class CorrelatorCore {
       this.dropped.tooManyServices++;
       return;
     }
+    this.advance(st, ts, out);
     const alarm = st.detector.add(ts);
     if (alarm) this.onAlarm(r.service, st, alarm, out);
   }
@@ -188,7 +205,7 @@ export class CorrelatorCore {
       inc.resolvedAtMs = null;
       inc.lastElevatedMinute = minute;
       st.detector.suppressLearning = true;
-      this.publishIfChanged(inc, out);
+      this.publishIfChanged(st, inc, out);
       return;
     }
     const fresh: IncidentState = {
@@ -208,7 +225,7 @@ export class CorrelatorCore {
     };
     st.incident = fresh;
     st.detector.suppressLearning = true;
-    this.publishIfChanged(fresh, out);
+    this.publishIfChanged(st, fresh, out);
   }
 
   /**
@@ -228,20 +245,21 @@ export class CorrelatorCore {
     return JSON.stringify([inc.status, inc.resolvedAtMs, Math.round(inc.peakPerMin), inc.hints.map((h) => [h.kind, h.certSha256, h.relatedService, h.confidence, h.summary])]);
   }
 
-  private publishIfChanged(inc: IncidentState, out: Incident[]): void {
-    if (inc.status === 'open') this.refreshHints(inc, Math.max(this.watermarkMs, inc.detectedAtMs));
+  private publishIfChanged(st: ServiceState, inc: IncidentState, out: Incident[]): void {
+    const nowMs = Math.max(st.clockMs, inc.detectedAtMs);
+    if (inc.status === 'open') this.refreshHints(inc, nowMs);
     const sig = this.signature(inc);
     if (sig === inc.signature) return;
     inc.signature = sig;
     inc.revision++;
-    inc.updatedAtMs = Math.max(this.watermarkMs, inc.detectedAtMs);
+    inc.updatedAtMs = nowMs;
     out.push(this.toIncident(inc));
   }
 
-  private view(service: string): IncidentView | undefined {
+  private view(service: string, nowMs: number): IncidentView | undefined {
     const inc = this.services.get(service)?.incident;
     if (!inc) return undefined;
-    if (inc.status === 'resolved' && (inc.resolvedAtMs ?? 0) < this.watermarkMs - this.params.detector.reopenMinutes * MINUTE_MS) return undefined;
+    if (inc.status === 'resolved' && (inc.resolvedAtMs ?? 0) < nowMs - this.params.detector.reopenMinutes * MINUTE_MS) return undefined;
     return { service, onsetMs: inc.onsetMs, status: inc.status, ...(inc.hints[0] ? { topHint: inc.hints[0] } : {}) };
   }
 

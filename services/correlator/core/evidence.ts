@@ -97,55 +97,88 @@ export function classifyProbeError(code: string | undefined, httpStatus?: number
   return 'other';
 }
 
-export interface ProbeStreak {
+/** A run of consecutive failed checks of one series (target and region). */
+export interface ProbeEpisode {
   service: string;
   target: string;
   region: string;
-  /** Start of the current failure streak (ms), if failing. */
-  failingSinceMs?: number;
+  sinceMs: number;
+  /** The first successful check after the run; absent while it goes on. */
+  untilMs?: number;
   failures: number;
-  code?: string;
-  cls?: ProbeClass;
+  code: string;
+  cls: ProbeClass;
   httpStatus?: number;
   leafSha256?: string;
   chainSha256?: string[];
-  lastMs: number;
 }
 
-/** The latest state of every (target, region) probe series. */
+interface ProbeSeries {
+  service: string;
+  target: string;
+  lastMs: number;
+  leafSha256?: string;
+  chainSha256?: string[];
+  open?: ProbeEpisode;
+  closed: ProbeEpisode[];
+}
+
+const EPISODE_MEMORY_MS = 86_400_000;
+
+/**
+ * Failure episodes of every (target, region) probe series, kept for a day, so that evidence can
+ * be looked up as of any event time: probes read ahead of the reports still count as what they
+ * showed at the time of the outage.
+ */
 export class ProbeTracker {
-  readonly series = new Map<string, ProbeStreak>();
+  readonly series = new Map<string, ProbeSeries>();
 
   observe(p: ProbeResult): void {
     const key = `${p.service}\u0000${p.target}\u0000${p.region ?? ''}`;
     const ts = Date.parse(p.ts);
     let s = this.series.get(key);
     if (!s) {
-      s = { service: p.service, target: p.target, region: p.region ?? '', failures: 0, lastMs: ts };
+      s = { service: p.service, target: p.target, lastMs: ts, closed: [] };
       this.series.set(key, s);
     }
-    if (ts < s.lastMs) return; // a late result does not rewrite the present
+    if (ts < s.lastMs) return; // a late result does not rewrite the sequence
     s.lastMs = ts;
     if (p.tls?.leafSha256) s.leafSha256 = p.tls.leafSha256;
     if (p.tls?.chainSha256) s.chainSha256 = p.tls.chainSha256;
     if (p.ok) {
-      s.failures = 0;
-      delete s.failingSinceMs;
-      delete s.code;
-      delete s.cls;
+      if (s.open) {
+        s.open.untilMs = ts;
+        s.closed.push(s.open);
+        delete s.open;
+        while (s.closed.length > 0 && s.closed[0]!.untilMs! < ts - EPISODE_MEMORY_MS) s.closed.shift();
+      }
       return;
     }
-    if (s.failures === 0) s.failingSinceMs = ts;
-    s.failures++;
-    s.code = p.error?.code ?? (p.httpStatus ? `HTTP_${p.httpStatus}` : 'UNKNOWN');
-    s.cls = classifyProbeError(s.code, p.httpStatus);
-    if (p.httpStatus !== undefined) s.httpStatus = p.httpStatus;
+    const code = p.error?.code ?? (p.httpStatus ? `HTTP_${p.httpStatus}` : 'UNKNOWN');
+    if (!s.open) {
+      s.open = { service: p.service, target: p.target, region: p.region ?? '', sinceMs: ts, failures: 0, code, cls: classifyProbeError(code, p.httpStatus) };
+    }
+    const e = s.open;
+    e.failures++;
+    e.code = code;
+    e.cls = classifyProbeError(code, p.httpStatus);
+    if (p.httpStatus !== undefined) e.httpStatus = p.httpStatus;
+    if (p.tls?.leafSha256) e.leafSha256 = p.tls.leafSha256;
+    if (p.tls?.chainSha256) e.chainSha256 = p.tls.chainSha256;
   }
 
-  /** Failing series of a service: streaks of at least `minStreak` checks. */
-  failing(service: string, minStreak: number): ProbeStreak[] {
-    const out: ProbeStreak[] = [];
-    for (const s of this.series.values()) if (s.service === service && s.failures >= minStreak) out.push(s);
+  /**
+   * Failure episodes of a service of at least `minStreak` checks that were going on at some point
+   * of [fromMs, toMs] (started by `toMs`, not over before `fromMs`).
+   */
+  failing(service: string, minStreak: number, fromMs: number, toMs: number): ProbeEpisode[] {
+    const out: ProbeEpisode[] = [];
+    for (const s of this.series.values()) {
+      if (s.service !== service) continue;
+      for (const e of s.open ? [...s.closed, s.open] : s.closed) {
+        if (e.failures >= minStreak && e.sinceMs <= toMs && (e.untilMs === undefined || e.untilMs >= fromMs)) out.push(e);
+      }
+    }
     return out;
   }
 }

@@ -12,7 +12,7 @@
  */
 import type { Hint, HintKind } from '../../../schemas/contracts.ts';
 import { dependencyPaths, hostMatches, hostOf, type Catalog, type CatalogService } from '../../../lib/catalog.ts';
-import { CertTable, type CertInfo, type PostInfo, type PostLog, type ProbeClass, type ProbeStreak, type ProbeTracker } from './evidence.ts';
+import { CertTable, type CertInfo, type PostInfo, type PostLog, type ProbeClass, type ProbeEpisode, type ProbeTracker } from './evidence.ts';
 import type { HintParams } from './params.ts';
 
 /** Log-likelihood ratios (natural log) of each piece of evidence for "this certificate caused it". */
@@ -60,8 +60,8 @@ export interface HintContext {
   probes: ProbeTracker;
   posts: PostLog;
   params: HintParams;
-  /** Current incident of another service, if any (for dependency hints). */
-  incidentOf: (service: string) => IncidentView | undefined;
+  /** The incident of another service as of `nowMs`, if any (for dependency hints). */
+  incidentOf: (service: string, nowMs: number) => IncidentView | undefined;
 }
 
 interface Scope {
@@ -163,7 +163,7 @@ interface Candidate {
   binding: Binding;
   logOdds: number;
   factors: { factor: string; llr: number }[];
-  probes: ProbeStreak[];
+  probes: ProbeEpisode[];
   posts: PostInfo[];
   supersededBy?: CertInfo;
 }
@@ -222,7 +222,7 @@ function certCandidates(ctx: HintContext, scopes: Scope[], onsetMs: number, nowM
       factors.push({ factor: fresh ? 'first seen shortly before the onset, not yet valid' : 'not yet valid', llr: fresh ? LLR.notYetValidServed : 1 });
     }
     const wantCode = expired ? 'CERT_HAS_EXPIRED' : 'CERT_NOT_YET_VALID';
-    const tlsFailing = scopes.flatMap((s) => ctx.probes.failing(s.id, ctx.params.minProbeStreak)).filter((p) => p.cls === 'tls');
+    const tlsFailing = scopes.flatMap((s) => ctx.probes.failing(s.id, ctx.params.minProbeStreak, onsetMs - lead, nowMs)).filter((p) => p.cls === 'tls');
     const sameCert = tlsFailing.filter((p) => p.leafSha256 === c.sha256 || p.chainSha256?.includes(c.sha256));
     const sameClass = tlsFailing.filter((p) => p.code === wantCode);
     if (sameCert.length > 0) factors.push({ factor: 'probes fail on this certificate', llr: LLR.probeSameCert });
@@ -250,11 +250,11 @@ function pathPhrase(scope: Scope, service: string): string {
   return `bound to ${scope.id}, which ${service} depends on (${scope.path.join(' → ')})`;
 }
 
-function probePhrase(probes: ProbeStreak[], refMs: number): string {
+function probePhrase(probes: ProbeEpisode[], refMs: number): string {
   if (probes.length === 0) return '';
   const targets = [...new Set(probes.map((p) => p.target))];
   const codes = [...new Set(probes.map((p) => p.code))];
-  const since = Math.min(...probes.map((p) => p.failingSinceMs ?? p.lastMs));
+  const since = Math.min(...probes.map((p) => p.sinceMs));
   return `probes of ${targets.slice(0, 2).join(', ')}${targets.length > 2 ? ` and ${targets.length - 2} more` : ''} failing with ${codes.join('/')} since ${fmtTime(since, refMs)}`;
 }
 
@@ -296,7 +296,7 @@ function certHint(c: Candidate, confidence: number, service: string, onsetMs: nu
       dependencyPath: c.scope.path,
       binding: c.binding.how,
       endpoints,
-      probes: c.probes.map((p) => ({ target: p.target, region: p.region, code: p.code, since: new Date(p.failingSinceMs ?? p.lastMs).toISOString() })),
+      probes: c.probes.map((p) => ({ target: p.target, region: p.region, code: p.code, since: new Date(p.sinceMs).toISOString() })),
       posts: c.posts.map((p) => ({ account: p.account, ts: new Date(p.tsMs).toISOString(), text: p.text, incidentIds: p.incidentIds })),
       factors: c.factors,
       ...(c.supersededBy ? { supersededBy: c.supersededBy.sha256 } : {}),
@@ -314,18 +314,18 @@ const CLASS_WORDS: Record<ProbeClass, string> = {
   other: 'failures',
 };
 
-function probeHints(ctx: HintContext, scopes: Scope[], service: string, onsetMs: number): { hint: Hint; cls: ProbeClass }[] {
+function probeHints(ctx: HintContext, scopes: Scope[], service: string, onsetMs: number, nowMs: number): { hint: Hint; cls: ProbeClass }[] {
   const lead = ctx.params.evidenceLeadMinutes * MIN;
   const out: { hint: Hint; cls: ProbeClass }[] = [];
   for (const scope of scopes) {
-    const groups = new Map<ProbeClass, ProbeStreak[]>();
-    for (const s of ctx.probes.failing(scope.id, ctx.params.minProbeStreak)) {
-      const list = groups.get(s.cls!) ?? [];
+    const groups = new Map<ProbeClass, ProbeEpisode[]>();
+    for (const s of ctx.probes.failing(scope.id, ctx.params.minProbeStreak, onsetMs - lead, nowMs)) {
+      const list = groups.get(s.cls) ?? [];
       list.push(s);
-      groups.set(s.cls!, list);
+      groups.set(s.cls, list);
     }
     for (const [cls, streaks] of groups) {
-      const since = Math.min(...streaks.map((s) => s.failingSinceMs ?? s.lastMs));
+      const since = Math.min(...streaks.map((s) => s.sinceMs));
       const regions = new Set(streaks.map((s) => s.region)).size;
       const longest = Math.max(...streaks.map((s) => s.failures));
       const atOnset = since >= onsetMs - lead && since <= onsetMs + 15 * MIN;
@@ -357,7 +357,7 @@ function probeHints(ctx: HintContext, scopes: Scope[], service: string, onsetMs:
               region: s.region,
               code: s.code,
               failures: s.failures,
-              since: new Date(s.failingSinceMs ?? s.lastMs).toISOString(),
+              since: new Date(s.sinceMs).toISOString(),
               ...(s.leafSha256 ? { leafSha256: s.leafSha256 } : {}),
             })),
             factors,
@@ -369,10 +369,10 @@ function probeHints(ctx: HintContext, scopes: Scope[], service: string, onsetMs:
   return out;
 }
 
-function dependencyHints(ctx: HintContext, scopes: Scope[], service: string, onsetMs: number): Hint[] {
+function dependencyHints(ctx: HintContext, scopes: Scope[], service: string, onsetMs: number, nowMs: number): Hint[] {
   const out: Hint[] = [];
   for (const scope of scopes.slice(1)) {
-    const inc = ctx.incidentOf(scope.id);
+    const inc = ctx.incidentOf(scope.id, nowMs);
     if (!inc || inc.onsetMs > onsetMs + 15 * MIN) continue;
     const close = Math.abs(inc.onsetMs - onsetMs) <= 15 * MIN;
     const logOdds = 0.5 + (close ? 1.5 : 0) + LLR.perHop * (scope.hops - 1);
@@ -463,8 +463,8 @@ export function rankHints(ctx: HintContext, service: string, onsetMs: number, no
   const hints: Hint[] = [
     ...certHints,
     // A probe failure that an asserted certificate cause explains is a symptom, not the cause.
-    ...probeHints(ctx, scopes, service, onsetMs).map(({ hint }) => ({ ...hint, confidence: hint.confidence * (1 - certCause) })),
-    ...dependencyHints(ctx, scopes, service, onsetMs),
+    ...probeHints(ctx, scopes, service, onsetMs, nowMs).map(({ hint }) => ({ ...hint, confidence: hint.confidence * (1 - certCause) })),
+    ...dependencyHints(ctx, scopes, service, onsetMs, nowMs),
     ...vendorHints(ctx, service, onsetMs, nowMs),
     ...expiringHints(ctx, scopes, service, nowMs),
   ];
