@@ -13,6 +13,8 @@ import { openStore } from '../lib/store/store.ts';
 import { replay } from './replay.ts';
 import { formatSummary } from './summary.ts';
 import { generateScenario } from '../lib/scenario/generate.ts';
+import { feedScenario } from '../lib/scenario/feed.ts';
+import { KafkaBus } from '../lib/bus/kafka-bus.ts';
 
 const program = new Command()
   .name('outage')
@@ -68,6 +70,28 @@ program
       for (const i of result.incidents) process.stdout.write(`${JSON.stringify(i)}\n`);
     } else {
       process.stdout.write(`${formatSummary(result, seconds)}\n`);
+    }
+  });
+
+program
+  .command('publish')
+  .description('publish a scenario directory to Kafka (KAFKA_BROKERS) in event-time order, for the services running as their own processes')
+  .argument('<dir>', 'scenario directory (as for replay)')
+  .action(async (dir: string) => {
+    const env = loadEnv();
+    if (!env.KAFKA_BROKERS) throw new ConfigError('KAFKA_BROKERS is not set: publish sends the scenario to a Kafka cluster');
+    const logger = createLogger('publish', env.LOG_LEVEL as LevelWithSilent);
+    const bus = new KafkaBus({ brokers: env.KAFKA_BROKERS.split(','), clientId: `${env.KAFKA_CLIENT_ID}-publish`, logger, topicPrefix: env.KAFKA_TOPIC_PREFIX });
+    try {
+      await bus.ensureTopics();
+      const started = performance.now();
+      const r = await feedScenario({ dir, bus, onInputError: (e) => process.stderr.write(`${e.file}:${e.line}: skipped (${e.reason}): ${e.detail}\n`) });
+      const e = r.events;
+      process.stdout.write(
+        `published ${e.reports} reports, ${e.posts} status posts, ${e.probes} probe results, ${e.certs} certificate observations to ${env.KAFKA_BROKERS} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+      );
+    } finally {
+      await bus.close();
     }
   });
 

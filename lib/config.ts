@@ -11,6 +11,7 @@ export const Env = Type.Object({
   OUTAGE_DATA_DIR: Type.String({ default: './data/chdb', minLength: 1, description: 'chDB data directory (embedded store)' }),
   KAFKA_BROKERS: Type.Optional(Type.String({ pattern: '^[^,\\s]+(,[^,\\s]+)*$', description: 'comma-separated host:port list; unset = in-process bus' })),
   KAFKA_CLIENT_ID: Type.String({ default: 'outage' }),
+  KAFKA_TOPIC_PREFIX: Type.String({ default: '', pattern: '^[A-Za-z0-9._-]*$', description: 'prepended to every topic and consumer group name' }),
   CATALOG: Type.String({ default: './catalog.yaml', minLength: 1, description: 'path of catalog.yaml' }),
   LOG_LEVEL: Type.Union(
     (['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const).map((l) => Type.Literal(l)),

@@ -13,6 +13,8 @@ export interface Metrics {
   readonly batchRows: Histogram<'table'>;
   readonly incidentsOpen: Gauge;
   readonly inputErrors: Counter<'kind'>;
+  readonly produceRetries: Counter<'topic'>;
+  readonly consumerLag: Gauge<'group' | 'topic' | 'partition'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -22,7 +24,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
   return {
     registry,
     consumed: new Counter({ name: 'outage_messages_consumed_total', help: 'Messages consumed', labelNames: ['topic', 'group'], registers }),
-    produced: new Counter({ name: 'outage_messages_produced_total', help: 'Messages produced', labelNames: ['topic'], registers }),
+    produced: new Counter({ name: 'outage_messages_produced_total', help: 'Messages produced to Kafka', labelNames: ['topic'], registers }),
     deadLettered: new Counter({
       name: 'outage_dead_letters_total',
       help: 'Messages sent to dlq.v1, by source topic and reason',
@@ -38,6 +40,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       registers,
     }),
     incidentsOpen: new Gauge({ name: 'outage_incidents_open', help: 'Incidents currently open', registers }),
+    produceRetries: new Counter({
+      name: 'outage_produce_retries_total',
+      help: 'Publishes retried after a failure (broker unreachable, leader moving)',
+      labelNames: ['topic'],
+      registers,
+    }),
+    consumerLag: new Gauge({
+      name: 'outage_consumer_lag_messages',
+      help: 'Messages between the last batch read and the end of the partition',
+      labelNames: ['group', 'topic', 'partition'],
+      registers,
+    }),
     inputErrors: new Counter({
       name: 'outage_input_errors_total',
       help: 'Input files or lines that could not be read (replay, certificate scans)',

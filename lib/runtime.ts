@@ -58,7 +58,13 @@ export async function kafkaBus(rt: Runtime, clientId: string): Promise<KafkaBus>
   if (!rt.env.KAFKA_BROKERS) {
     throw new ConfigError('KAFKA_BROKERS is not set: a service running as its own process talks to the others through Kafka (for everything in one process, use `outage replay`)');
   }
-  const bus = new KafkaBus({ brokers: rt.env.KAFKA_BROKERS.split(','), clientId: `${rt.env.KAFKA_CLIENT_ID}-${clientId}`, logger: rt.logger });
+  const bus = new KafkaBus({
+    brokers: rt.env.KAFKA_BROKERS.split(','),
+    clientId: `${rt.env.KAFKA_CLIENT_ID}-${clientId}`,
+    logger: rt.logger,
+    metrics: rt.metrics,
+    topicPrefix: rt.env.KAFKA_TOPIC_PREFIX,
+  });
   await bus.ensureTopics();
   rt.onStop(() => bus.close());
   return bus;

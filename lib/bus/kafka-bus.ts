@@ -12,26 +12,33 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, Partitioners, logLevel, type Consumer, type Producer, type ITopicConfig } from 'kafkajs';
 import { topics, type TopicName, type TopicSpec } from '../../schemas/topics.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import { retry, type RetryOptions } from '../retry.ts';
 import type { Bus, BusMessage, OutgoingMessage, Subscription } from './bus.ts';
 
 export interface KafkaBusOptions {
   brokers: string[];
   clientId: string;
   logger: Logger;
+  metrics?: Metrics;
+  /** Prepended to every topic and group name on the broker (isolates tests and tenants). */
+  topicPrefix?: string;
+  /** Retries of a publish that failed after kafkajs's own retries (broker down, leader moving). */
+  publishRetry?: RetryOptions;
   /** Topic retention; -1 keeps everything (replays of old incidents). */
   retentionMs?: number;
   /** Replication factor for topics this process creates. */
   replicationFactor?: number;
 }
 
-export function topicConfig(spec: TopicSpec, retentionMs: number, replicationFactor: number): ITopicConfig {
+export function topicConfig(spec: TopicSpec, retentionMs: number, replicationFactor: number, prefix = ''): ITopicConfig {
   const configEntries = spec.compacted
     ? [{ name: 'cleanup.policy', value: 'compact' }]
     : [
         { name: 'cleanup.policy', value: 'delete' },
         { name: 'retention.ms', value: String(retentionMs) },
       ];
-  return { topic: spec.name, numPartitions: spec.partitions, replicationFactor, configEntries };
+  return { topic: prefix + spec.name, numPartitions: spec.partitions, replicationFactor, configEntries };
 }
 
 export class KafkaBus implements Bus {
@@ -39,8 +46,10 @@ export class KafkaBus implements Bus {
   private readonly kafka: Kafka;
   private producer: Producer | undefined;
   private readonly consumers: Consumer[] = [];
+  private readonly prefix: string;
 
   constructor(private readonly opts: KafkaBusOptions) {
+    this.prefix = opts.topicPrefix ?? '';
     const log = opts.logger.child({ component: 'kafkajs' });
     this.kafka = new Kafka({
       clientId: opts.clientId,
@@ -59,13 +68,13 @@ export class KafkaBus implements Bus {
     await admin.connect();
     try {
       const existing = new Set(await admin.listTopics());
-      const missing = Object.values(topics).filter((t) => !existing.has(t.name));
+      const missing = Object.values(topics).filter((t) => !existing.has(this.prefix + t.name));
       if (missing.length > 0) {
         await admin.createTopics({
           waitForLeaders: true,
-          topics: missing.map((t) => topicConfig(t, this.opts.retentionMs ?? -1, this.opts.replicationFactor ?? 1)),
+          topics: missing.map((t) => topicConfig(t, this.opts.retentionMs ?? -1, this.opts.replicationFactor ?? 1, this.prefix)),
         });
-        this.opts.logger.info({ topics: missing.map((t) => t.name) }, 'created topics');
+        this.opts.logger.info({ topics: missing.map((t) => this.prefix + t.name) }, 'created topics');
       }
     } finally {
       await admin.disconnect();
@@ -82,39 +91,47 @@ export class KafkaBus implements Bus {
       });
       await this.producer.connect();
     }
-    await this.producer.send({
-      topic,
+    const producer = this.producer;
+    const batch = {
+      topic: this.prefix + topic,
       acks: -1,
-      messages: messages.map((m) => ({
-        key: m.key,
-        value: typeof m.value === 'string' ? m.value : Buffer.from(m.value),
-      })),
+      messages: messages.map((m) => ({ key: m.key, value: typeof m.value === 'string' ? m.value : Buffer.from(m.value) })),
+    };
+    await retry(() => producer.send(batch), {
+      ...this.opts.publishRetry,
+      onRetry: (err, attempt, delayMs) => {
+        this.opts.metrics?.produceRetries.inc({ topic });
+        this.opts.logger.warn({ topic, attempt, delayMs, err: (err as Error).message }, 'publish failed, retrying');
+      },
     });
+    this.opts.metrics?.produced.inc({ topic }, messages.length);
   }
 
   async subscribe(sub: Subscription): Promise<void> {
-    if (sub.topics.length > 0) await this.consume(sub.group, sub.topics, sub.eachBatch);
+    if (sub.topics.length > 0) await this.consume(this.prefix + sub.group, sub.topics, sub.eachBatch);
     // A group id of its own per process: every instance reads the whole topic.
-    if (sub.broadcastTopics?.length) await this.consume(`${sub.group}-${randomUUID()}`, sub.broadcastTopics, sub.eachBatch);
+    if (sub.broadcastTopics?.length) await this.consume(`${this.prefix}${sub.group}-${randomUUID()}`, sub.broadcastTopics, sub.eachBatch);
   }
 
   private async consume(groupId: string, names: readonly TopicName[], handler: Subscription['eachBatch']): Promise<void> {
     const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 500 });
     this.consumers.push(consumer);
     await consumer.connect();
-    await consumer.subscribe({ topics: [...names], fromBeginning: true });
+    await consumer.subscribe({ topics: names.map((n) => this.prefix + n), fromBeginning: true });
     await consumer.run({
       eachBatchAutoResolve: true,
       autoCommit: true,
       eachBatch: async ({ batch, heartbeat }) => {
+        const topic = batch.topic.slice(this.prefix.length) as TopicName;
         const msgs: BusMessage[] = batch.messages.map((m) => ({
-          topic: batch.topic as TopicName,
+          topic,
           partition: batch.partition,
           offset: m.offset,
           key: m.key?.toString('utf8') ?? '',
           value: m.value ?? new Uint8Array(),
         }));
         await handler(msgs);
+        this.opts.metrics?.consumerLag.set({ group: groupId, topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
         await heartbeat();
       },
     });

@@ -7,7 +7,7 @@ import { topics, certKey } from '../../schemas/topics.ts';
 import type { Bus } from '../../lib/bus/bus.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
-import { scanCertDir, type ScanResult } from './scan.ts';
+import { scanCertDir, type ScanResult } from '../../lib/certs/scan.ts';
 
 export interface InventoryDeps {
   bus: Bus;
@@ -36,7 +36,6 @@ export async function scanOnce(deps: InventoryDeps): Promise<ScanResult[]> {
       deps.metrics.inputErrors.inc({ kind: 'bad_certificate' });
     }
     await deps.bus.publish(topics.certs.name, result.observations.map((o) => ({ key: certKey(o), value: JSON.stringify(o) })));
-    deps.metrics.produced.inc({ topic: topics.certs.name }, result.observations.length);
     deps.logger.info({ dir, files: result.files, certificates: result.observations.length, errors: result.errors.length }, 'scanned');
     results.push(result);
   }

@@ -58,7 +58,6 @@ export async function runCorrelator(deps: CorrelatorDeps): Promise<CorrelatorHan
       if (inc.revision === 1) logger.info({ incident: inc.id, service: inc.service, top: inc.hints[0]?.kind }, 'incident opened');
       else if (inc.status === 'resolved') logger.info({ incident: inc.id, resolvedAt: inc.resolvedAt }, 'incident state');
     }
-    metrics.produced.inc({ topic: topics.incidents.name }, incidents.length);
     await bus.publish(
       topics.incidents.name,
       incidents.map((i) => ({ key: i.id, value: JSON.stringify(i) })),

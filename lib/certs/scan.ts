@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, relative } from 'node:path';
 import type { CertObservation } from '../../schemas/contracts.ts';
-import { linkIssuers, parseCertificates, type ParsedCert } from '../../lib/certs/x509.ts';
+import { linkIssuers, parseCertificates, type ParsedCert } from './x509.ts';
 
 export interface ScanError {
   file: string;
