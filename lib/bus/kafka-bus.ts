@@ -25,6 +25,8 @@ export interface KafkaBusOptions {
   topicPrefix?: string;
   /** Retries of a publish that failed after kafkajs's own retries (broker down, leader moving). */
   publishRetry?: RetryOptions;
+  /** kafkajs's own connection retries (its defaults when absent). */
+  clientRetry?: { retries: number; initialRetryTime?: number };
   /** Topic retention; -1 keeps everything (replays of old incidents). */
   retentionMs?: number;
   /** Replication factor for topics this process creates. */
@@ -55,6 +57,7 @@ export class KafkaBus implements Bus {
       clientId: opts.clientId,
       brokers: opts.brokers,
       logLevel: logLevel.WARN,
+      ...(opts.clientRetry ? { retry: opts.clientRetry } : {}),
       logCreator: () => (entry) => {
         const { message, ...rest } = entry.log;
         (entry.level <= logLevel.ERROR ? log.error : log.warn).call(log, { ...rest, namespace: entry.namespace }, message);
@@ -83,21 +86,12 @@ export class KafkaBus implements Bus {
 
   async publish(topic: TopicName, messages: readonly OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    if (!this.producer) {
-      this.producer = this.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
-      await this.producer.connect();
-    }
-    const producer = this.producer;
     const batch = {
       topic: this.prefix + topic,
       acks: -1,
       messages: messages.map((m) => ({ key: m.key, value: typeof m.value === 'string' ? m.value : Buffer.from(m.value) })),
     };
-    await retry(() => producer.send(batch), {
+    await retry(async () => (await this.connectedProducer()).send(batch), {
       ...this.opts.publishRetry,
       onRetry: (err, attempt, delayMs) => {
         this.opts.metrics?.produceRetries.inc({ topic });
@@ -105,6 +99,16 @@ export class KafkaBus implements Bus {
       },
     });
     this.opts.metrics?.produced.inc({ topic }, messages.length);
+  }
+
+  /** The idempotent producer, connected on first use (and again after a failed connect). */
+  private async connectedProducer(): Promise<Producer> {
+    if (!this.producer) {
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      await producer.connect();
+      this.producer = producer;
+    }
+    return this.producer;
   }
 
   async subscribe(sub: Subscription): Promise<void> {
