@@ -20,8 +20,9 @@ const opts = new Command()
   .option('--services <n>', 'services', (v) => Number(v), 12)
   .option('--days <n>', 'days', (v) => Number(v), 7)
   .option('--rate <n>', 'peak reports per minute of the busiest service', (v) => Number(v), 62)
+  .option('--only <part>', 'embedded | kafka (default: both)')
   .parse()
-  .opts<{ quick?: boolean; services: number; days: number; rate: number }>();
+  .opts<{ quick?: boolean; services: number; days: number; rate: number; only?: 'embedded' | 'kafka' }>();
 if (opts.quick) Object.assign(opts, { services: 6, days: 2, rate: 40 });
 
 interface Measurement {
@@ -51,24 +52,28 @@ if (!existsSync(join(dir, 'catalog.yaml'))) {
   });
 }
 
-const dataDir = join(ROOT, '.cache/bench/chdb');
-process.stderr.write('raw read + JSON.parse …\n');
-const raw = measure('raw', dir);
-process.stderr.write('correlator (read, validate, correlate; no store) …\n');
-const core = measure('correlator', dir);
-process.stderr.write('full replay (embedded bus, correlator, sink into chDB) …\n');
-rmSync(dataDir, { recursive: true, force: true });
-const full = measure('replay', dir, [dataDir]);
-rmSync(dataDir, { recursive: true, force: true });
-
-const rate = (m: Measurement) => m.events / m.seconds;
+const rate = (m: { events: number; seconds: number }) => m.events / m.seconds;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const row = (name: string, m: Measurement) =>
-  `| ${name} | ${fmt(m.events)} | ${m.seconds.toFixed(1)} s | ${fmt(rate(m))} | ${(rate(m) / rate(raw)).toFixed(2)} | ${fmt(m.maxRssMb)} MB |`;
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
-process.stdout.write(
-  [
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const out: string[] = [];
+
+if (opts.only !== 'kafka') {
+  const dataDir = join(ROOT, '.cache/bench/chdb');
+  log('raw read + JSON.parse …');
+  const raw = measure('raw', dir);
+  log('correlator (read, validate, correlate; no store) …');
+  const core = measure('correlator', dir);
+  log('full replay (embedded bus, correlator, sink into chDB) …');
+  rmSync(dataDir, { recursive: true, force: true });
+  const full = measure('replay', dir, [dataDir]);
+  rmSync(dataDir, { recursive: true, force: true });
+  const row = (name: string, m: Measurement) =>
+    `| ${name} | ${fmt(m.events)} | ${m.seconds.toFixed(1)} s | ${fmt(rate(m))} | ${(rate(m) / rate(raw)).toFixed(2)} | ${fmt(m.maxRssMb)} MB |`;
+  out.push(
     `Scenario: ${opts.services} services, ${opts.days} days, ${(raw.bytes! / 1e6).toFixed(0)} MB of NDJSON; ${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+    '',
+    'Embedded (one process, in-process bus):',
     '',
     '| stage | events | time | events/s | ratio to raw | peak RSS |',
     '|---|---|---|---|---|---|',
@@ -76,5 +81,20 @@ process.stdout.write(
     row('correlator replay, no store', core),
     row('full replay into chDB', full),
     '',
-  ].join('\n'),
-);
+  );
+}
+
+if (opts.only !== 'embedded') {
+  const { kafkaBench } = await import('./kafka.ts');
+  const rows = await kafkaBench(dir, join(ROOT, '.cache/bench'), log);
+  const base = rows.find((r) => r.stage.startsWith('raw'))!;
+  out.push(
+    `Kafka ${(await import('../test/kafka/broker.ts')).KAFKA_VERSION} (single broker on this machine), services as separate processes:`,
+    '',
+    '| stage | events | time | events/s | ratio to raw kafkajs | peak RSS |',
+    '|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.stage} | ${fmt(r.events)} | ${r.seconds.toFixed(1)} s | ${fmt(rate(r))} | ${(rate(r) / rate(base)).toFixed(2)} | ${r.maxRssMb ? `${fmt(r.maxRssMb)} MB` : '—'} |`),
+    '',
+  );
+}
+process.stdout.write(`${out.join('\n')}\n`);

@@ -8,8 +8,7 @@ import { ConfigError, loadEnv, storeConfig, type Env } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startOpsServer } from './ops-server.ts';
-import { migrate } from './store/migrate.ts';
-import { openStore, type Store } from './store/store.ts';
+import type { Store } from './store/store.ts';
 
 export interface Runtime {
   env: Env;
@@ -70,7 +69,10 @@ export async function kafkaBus(rt: Runtime, clientId: string): Promise<KafkaBus>
   return bus;
 }
 
+/** Opens and migrates the store; imported lazily so services without one do not load chDB. */
 export async function migratedStore(rt: Runtime): Promise<Store> {
+  const { openStore } = await import('./store/store.ts');
+  const { migrate } = await import('./store/migrate.ts');
   const store = await openStore(storeConfig(rt.env));
   const applied = await migrate(store);
   if (applied.length > 0) rt.logger.info({ applied, store: store.location }, 'applied migrations');

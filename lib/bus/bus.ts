@@ -24,6 +24,11 @@ export interface BusMessage extends OutgoingMessage {
   readonly offset?: string;
 }
 
+export interface TopicBatch {
+  readonly topic: TopicName;
+  readonly messages: readonly OutgoingMessage[];
+}
+
 export interface Subscription {
   /** A stable name: consumers with the same group share the work; each group sees every message. */
   readonly group: string;
@@ -44,6 +49,8 @@ export interface Subscription {
 export interface Bus {
   readonly kind: 'memory' | 'kafka';
   publish(topic: TopicName, messages: readonly OutgoingMessage[]): Promise<void>;
+  /** Several topics' messages at once, in the given order (one request on Kafka). */
+  publishBatch(batches: readonly TopicBatch[]): Promise<void>;
   subscribe(sub: Subscription): Promise<void>;
   /** Resolves once every subscriber has processed everything published so far. */
   drain(): Promise<void>;

@@ -14,7 +14,7 @@ import { topics, type TopicName, type TopicSpec } from '../../schemas/topics.ts'
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { retry, type RetryOptions } from '../retry.ts';
-import type { Bus, BusMessage, OutgoingMessage, Subscription } from './bus.ts';
+import type { Bus, BusMessage, OutgoingMessage, Subscription, TopicBatch } from './bus.ts';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -42,6 +42,9 @@ export function topicConfig(spec: TopicSpec, retentionMs: number, replicationFac
       ];
   return { topic: prefix + spec.name, numPartitions: spec.partitions, replicationFactor, configEntries };
 }
+
+/** Upper bound of one produce request, under the broker's default 1 MB `message.max.bytes`. */
+const MAX_REQUEST_BYTES = 900_000;
 
 export class KafkaBus implements Bus {
   readonly kind = 'kafka' as const;
@@ -85,20 +88,55 @@ export class KafkaBus implements Bus {
   }
 
   async publish(topic: TopicName, messages: readonly OutgoingMessage[]): Promise<void> {
-    if (messages.length === 0) return;
-    const batch = {
-      topic: this.prefix + topic,
-      acks: -1,
-      messages: messages.map((m) => ({ key: m.key, value: typeof m.value === 'string' ? m.value : Buffer.from(m.value) })),
+    await this.publishBatch([{ topic, messages }]);
+  }
+
+  /**
+   * Sends in requests of at most `MAX_REQUEST_BYTES`: kafkajs does not split a batch, and a
+   * partition's records over the broker's `message.max.bytes` (1 MB by default) are refused whole.
+   * Runs of one topic are merged; order within a topic (and so within a key) is kept.
+   */
+  async publishBatch(batches: readonly TopicBatch[]): Promise<void> {
+    type Out = { key: string; value: string | Buffer };
+    const byTopic = new Map<TopicName, Out[]>();
+    for (const b of batches) {
+      const list = byTopic.get(b.topic) ?? [];
+      for (const m of b.messages) list.push({ key: m.key, value: typeof m.value === 'string' ? m.value : Buffer.from(m.value) });
+      byTopic.set(b.topic, list);
+    }
+    let request: { topic: TopicName; messages: Out[] }[] = [];
+    let bytes = 0;
+    const send = async () => {
+      request = request.filter((r) => r.messages.length > 0);
+      if (request.length === 0) return;
+      const topicMessages = request.map((r) => ({ topic: this.prefix + r.topic, messages: r.messages }));
+      const names = request.map((r) => r.topic);
+      await retry(async () => (await this.connectedProducer()).sendBatch({ topicMessages, acks: -1 }), {
+        ...this.opts.publishRetry,
+        onRetry: (err, attempt, delayMs) => {
+          for (const topic of names) this.opts.metrics?.produceRetries.inc({ topic });
+          this.opts.logger.warn({ topics: names, attempt, delayMs, err: (err as Error).message }, 'publish failed, retrying');
+        },
+      });
+      for (const r of request) this.opts.metrics?.produced.inc({ topic: r.topic }, r.messages.length);
+      request = [];
+      bytes = 0;
     };
-    await retry(async () => (await this.connectedProducer()).send(batch), {
-      ...this.opts.publishRetry,
-      onRetry: (err, attempt, delayMs) => {
-        this.opts.metrics?.produceRetries.inc({ topic });
-        this.opts.logger.warn({ topic, attempt, delayMs, err: (err as Error).message }, 'publish failed, retrying');
-      },
-    });
-    this.opts.metrics?.produced.inc({ topic }, messages.length);
+    for (const [topic, messages] of byTopic) {
+      let current: Out[] = [];
+      request.push({ topic, messages: current });
+      for (const m of messages) {
+        const size = m.key.length + m.value.length + 70;
+        if (bytes + size > MAX_REQUEST_BYTES && bytes > 0) {
+          await send();
+          current = [];
+          request.push({ topic, messages: current });
+        }
+        current.push(m);
+        bytes += size;
+      }
+    }
+    await send();
   }
 
   /** The idempotent producer, connected on first use (and again after a failed connect). */

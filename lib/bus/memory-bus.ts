@@ -8,7 +8,7 @@
  * `highWater` messages rather than by the input size.
  */
 import type { TopicName } from '../../schemas/topics.ts';
-import type { Bus, BusMessage, OutgoingMessage, Subscription } from './bus.ts';
+import type { Bus, BusMessage, OutgoingMessage, Subscription, TopicBatch } from './bus.ts';
 
 export interface MemoryBusOptions {
   /** Largest batch handed to a handler. */
@@ -50,6 +50,10 @@ export class MemoryBus implements Bus {
       this.log.push({ topic, key: m.key, value: m.value, source: m.source, decoded: m.decoded, offset: String(offset++) });
     }
     for (const g of this.groups) this.pump(g);
+  }
+
+  async publishBatch(batches: readonly TopicBatch[]): Promise<void> {
+    for (const b of batches) await this.publish(b.topic, b.messages);
   }
 
   /** Resolves once the slowest group is at most `highWater` messages behind. */

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { certKey, topics, type TopicId } from '../../schemas/topics.ts';
-import type { Bus, OutgoingMessage } from '../bus/bus.ts';
+import type { Bus, OutgoingMessage, TopicBatch } from '../bus/bus.ts';
 import { deadLetter, publishDeadLetters } from '../bus/dead-letters.ts';
 import { scanCertDir } from '../certs/scan.ts';
 import type { Metrics } from '../metrics.ts';
@@ -45,14 +45,23 @@ export async function feedScenario(opts: FeedOptions): Promise<FeedResult> {
     if (toDlq) dead.push(e);
   };
 
+  // Runs of one topic, in event-time order, sent together once `batchSize` messages are waiting.
+  let runs: TopicBatch[] = [];
   let pending: OutgoingMessage[] = [];
   let pendingTopic: TopicId | undefined;
+  let waiting = 0;
+  const endRun = () => {
+    if (pendingTopic && pending.length > 0) runs.push({ topic: topics[pendingTopic].name, messages: pending });
+    pending = [];
+  };
   const flush = async () => {
-    if (pendingTopic && pending.length > 0) {
-      await bus.publish(topics[pendingTopic].name, pending);
+    endRun();
+    if (runs.length > 0) {
+      await bus.publishBatch(runs);
       await bus.backpressure?.();
     }
-    pending = [];
+    runs = [];
+    waiting = 0;
   };
   const publishCertFiles = async (ts: string) => {
     const certDir = join(dir, 'certs');
@@ -71,11 +80,13 @@ export async function feedScenario(opts: FeedOptions): Promise<FeedResult> {
       await publishCertFiles(chunk[0]!.value.ts);
     }
     for (const e of chunk) {
-      if (e.topic !== pendingTopic || pending.length >= batchSize) {
-        await flush();
+      if (waiting >= batchSize) await flush();
+      if (e.topic !== pendingTopic) {
+        endRun();
         pendingTopic = e.topic;
       }
       pending.push({ key: keyOf(e), value: e.line, source: e.source, decoded: e.value });
+      waiting++;
       if (e.topic === 'reports' || e.topic === 'posts' || e.topic === 'probes' || e.topic === 'certs') events[e.topic]++;
       if (e.tsMs > lastTsMs) lastTsMs = e.tsMs;
     }
