@@ -23,12 +23,20 @@ export interface CorrelatorDeps {
   now?: () => number;
   /** Called with every published incident state (replay collects them). */
   onIncident?: (incident: Incident) => void;
+  /**
+   * Live mode: every minute, move quiet services' clocks to the wall clock minus this lateness,
+   * so an incident resolves even when its service stops receiving reports. Only while the input
+   * is live (its latest event within an hour of the wall clock), never while a backlog replays.
+   */
+  idleTickLatenessMs?: number;
 }
 
 export interface CorrelatorHandle {
   readonly core: CorrelatorCore;
   /** Advances event time to `nowMs` (end of a replay, or a live clock) and publishes what changed. */
   flush(nowMs: number): Promise<void>;
+  /** Stops the live idle tick. */
+  stop(): void;
 }
 
 function toEvent(topic: TopicId, value: unknown): CorrelatorEvent | undefined {
@@ -81,8 +89,16 @@ export async function runCorrelator(deps: CorrelatorDeps): Promise<CorrelatorHan
     },
   });
 
-  return {
-    core,
-    flush: async (nowMs) => publish(core.tick(nowMs)),
-  };
+  const flush = async (nowMs: number) => publish(core.tick(nowMs));
+  let timer: NodeJS.Timeout | undefined;
+  if (deps.idleTickLatenessMs !== undefined) {
+    const lateness = deps.idleTickLatenessMs;
+    timer = setInterval(() => {
+      const wall = now();
+      if (wall - core.latestEventMs > 3_600_000) return;
+      flush(wall - lateness).catch((err: unknown) => logger.error({ err }, 'idle tick failed'));
+    }, 60_000);
+    timer.unref();
+  }
+  return { core, flush, stop: () => clearInterval(timer) };
 }

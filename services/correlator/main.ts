@@ -6,5 +6,7 @@ import { runCorrelator } from './correlator.ts';
 await runService('correlator', async (rt) => {
   const catalog = loadCatalog(rt.env.CATALOG);
   const bus = await kafkaBus(rt, 'correlator');
-  await runCorrelator({ bus, catalog, logger: rt.logger, metrics: rt.metrics });
+  // Live traffic: quiet services still move on in event time (5 minutes allowed for late events).
+  const handle = await runCorrelator({ bus, catalog, logger: rt.logger, metrics: rt.metrics, idleTickLatenessMs: 5 * 60_000 });
+  rt.onStop(async () => handle.stop());
 });

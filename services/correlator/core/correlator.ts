@@ -147,6 +147,11 @@ export class CorrelatorCore {
     if (st.incident && (st.incident.status === 'open' || resolved)) this.publishIfChanged(st, st.incident, out);
   }
 
+  /** The latest event time seen on any input (ms), or -Infinity before the first event. */
+  get latestEventMs(): number {
+    return this.latestMs;
+  }
+
   /** The latest state of every incident, in onset order. */
   incidents(): Incident[] {
     return [...this.services.values()]
