@@ -21,6 +21,12 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 const reportLines = gunzipSync(readFileSync(join(EXAMPLE, 'reports.ndjson.gz'))).toString('utf8').trim().split('\n');
 const probeLines = readFileSync(join(EXAMPLE, 'probes.ndjson'), 'utf8').trim().split('\n');
 const SINK_TOPICS = ['reports', 'posts', 'probes', 'certs', 'incidents', 'dlq'] as const;
+/** A fresh topic prefix and data directory for one test, and the services' environment. */
+function isolated(brokers: string[], name: string) {
+  const prefix = uniquePrefix();
+  const dataDir = join(tmp, name);
+  return { prefix, dataDir, env: { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, CATALOG, OUTAGE_DATA_DIR: dataDir } };
+}
 /** ClickHouse sends 64-bit counts as strings or numbers depending on the query; compare numbers. */
 const numbers = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)]));
 
@@ -64,9 +70,7 @@ describe('Kafka: topics, processes, dead letters and crash recovery', { timeout:
   it('publishes the Teams example through Kafka to separate processes and stores the same incidents as the embedded replay', async (t) => {
     const brokers = brokersOrSkip(t);
     if (!brokers) return;
-    const prefix = uniquePrefix();
-    const dataDir = join(tmp, 'e2e');
-    const env = { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, CATALOG, OUTAGE_DATA_DIR: dataDir };
+    const { prefix, dataDir, env } = isolated(brokers, 'e2e');
     const embedded = (await cli(['replay', EXAMPLE, '--format', 'ndjson', '--data-dir', join(tmp, 'embedded')])).trim().split('\n').map((l) => JSON.parse(l) as Incident);
 
     const published = await cli(['publish', EXAMPLE], env);
@@ -109,9 +113,7 @@ describe('Kafka: topics, processes, dead letters and crash recovery', { timeout:
   it('loses and doubles nothing when the sink is killed with SIGKILL mid-run and restarted', async (t) => {
     const brokers = brokersOrSkip(t);
     if (!brokers) return;
-    const prefix = uniquePrefix();
-    const dataDir = join(tmp, 'crash');
-    const env = { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, CATALOG, OUTAGE_DATA_DIR: dataDir };
+    const { prefix, dataDir, env } = isolated(brokers, 'crash');
     await cli(['publish', EXAMPLE], env);
     const first = await startService('sink', env);
     await waitFor(async () => (await metric(first.port, 'outage_store_rows_total', { table: 'reports' })) >= 10_000, 120_000, () => first.logs());
@@ -138,9 +140,7 @@ describe('Kafka: topics, processes, dead letters and crash recovery', { timeout:
   it('sends every malformed or schema-violating message to dlq.v1 with its reason, stores every good one, and keeps running', async (t) => {
     const brokers = brokersOrSkip(t);
     if (!brokers) return;
-    const prefix = uniquePrefix();
-    const dataDir = join(tmp, 'dlq');
-    const env = { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, CATALOG, OUTAGE_DATA_DIR: dataDir };
+    const { prefix, dataDir, env } = isolated(brokers, 'dlq');
     const sink = await startService('sink', env); // creates the topics
     const correlator = await startService('correlator', env);
     const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });

@@ -4,11 +4,13 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { topics } from '../../schemas/topics.ts';
+import { freePort } from '../kafka/broker.ts';
+
+export { freePort };
 
 const run = promisify(execFile);
 
@@ -22,17 +24,6 @@ export function brokersOrSkip(t: TestContext): string[] | undefined {
 }
 
 export const uniquePrefix = () => `t${randomBytes(4).toString('hex')}.`;
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface ServiceProcess {
   name: string;
