@@ -87,6 +87,10 @@ export const ProbeResult = Type.Object(
         leafSha256: Type.Optional(Sha256),
         chainSha256: Type.Optional(Type.Array(Sha256, { maxItems: 16 })),
         validTo: Type.Optional(Timestamp),
+        /** Extension: the leaf's notBefore. */
+        validFrom: Type.Optional(Timestamp),
+        /** Extension: the earliest notAfter of any certificate the server presented. */
+        chainValidTo: Type.Optional(Timestamp),
       }),
     ),
   },

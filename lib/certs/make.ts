@@ -77,3 +77,9 @@ export async function makeCert(spec: CertSpec): Promise<Issued> {
       });
   return { cert, keys, pem: `${cert.toString('pem')}\n` };
 }
+
+/** The private key as PKCS#8 PEM, for a TLS server. */
+export async function privateKeyPem(issued: Issued): Promise<string> {
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', issued.keys.privateKey));
+  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
+}

@@ -1,0 +1,71 @@
+/** Shared pieces of the protocol probes: target parsing, name resolution, and the result shape. */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { rootCertificates } from 'node:tls';
+import type { ProbeResult } from '../../../schemas/contracts.ts';
+import type { CertFacts } from '../../../lib/certs/x509.ts';
+import type { ProbeContext, ProbeOutcome, ProbeSpec } from './types.ts';
+
+export interface Target {
+  host: string;
+  port: number;
+  /** `host:port` as it appears in certificate observations' `endpoint`. */
+  endpoint: string;
+}
+
+const DEFAULT_PORTS: Record<string, number> = { 'https:': 443, 'tls:': 443, 'tcp:': 0, 'dns:': 53 };
+
+export function parseTarget(target: string): Target {
+  const url = new URL(target);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || DEFAULT_PORTS[url.protocol] || 0);
+  return { host, port, endpoint: `${host}:${port}` };
+}
+
+/** Resolves a host (or takes the override), timing it. */
+export async function resolveHost(host: string, override: string | undefined): Promise<{ address: string; family: 4 | 6; ms: number }> {
+  if (override) return { address: override, family: isIP(override) === 6 ? 6 : 4, ms: 0 };
+  if (isIP(host)) return { address: host, family: isIP(host) === 6 ? 6 : 4, ms: 0 };
+  const t = performance.now();
+  const r = await lookup(host);
+  return { address: r.address, family: r.family === 6 ? 6 : 4, ms: performance.now() - t };
+}
+
+/** Node's bundled roots plus the spec's extra CA, or undefined for Node's defaults alone. */
+export const trustedCa = (spec: ProbeSpec) => (spec.ca ? [...rootCertificates, spec.ca] : undefined);
+
+/** An error value from anything thrown by Node's network stack, keeping its code. */
+export function errorOf(err: unknown): { code: string; message: string } {
+  const e = err as NodeJS.ErrnoException;
+  return { code: e?.code ?? 'ERROR', message: (e?.message ?? String(err)).slice(0, 500) };
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+export function outcome(
+  spec: ProbeSpec,
+  ctx: ProbeContext,
+  startedMs: number,
+  durationMs: number,
+  fields: { ok: boolean; error?: { code: string; message: string }; phases?: ProbeResult['phases']; httpStatus?: number; tls?: ProbeResult['tls'] },
+  chain: CertFacts[] = [],
+): ProbeOutcome {
+  const phases = fields.phases && Object.fromEntries(Object.entries(fields.phases).map(([k, v]) => [k, round(v as number)]));
+  return {
+    result: {
+      id: ctx.id,
+      ts: new Date(startedMs).toISOString(),
+      probe: spec.name,
+      service: spec.service,
+      target: spec.target,
+      ok: fields.ok,
+      durationMs: round(durationMs),
+      ...(spec.region ? { region: spec.region } : {}),
+      ...(phases && Object.keys(phases).length > 0 ? { phases } : {}),
+      ...(fields.httpStatus !== undefined ? { httpStatus: fields.httpStatus } : {}),
+      ...(fields.error ? { error: fields.error } : {}),
+      ...(fields.tls ? { tls: fields.tls } : {}),
+    },
+    chain,
+  };
+}
