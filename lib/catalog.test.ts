@@ -19,7 +19,7 @@ describe('catalog', () => {
     ['invalid-yaml.yaml', 5, 'YAML: Missing closing "quote'],
     ['invalid-bad-sha.yaml', 6, 'services[0].certificates[0].sha256 must match pattern "^[0-9a-fA-F]{64}$"'],
     ['invalid-missing-name.yaml', 2, 'services[0] is missing required field "name"'],
-    ['invalid-endpoint-scheme.yaml', 4, 'services[0].endpoints[0] must match pattern "^(https?|tls|tcp|dns)://"'],
+    ['invalid-endpoint-scheme.yaml', 4, 'services[0].endpoints[0] must match pattern "^(https|tls|tcp|dns)://"'],
   ];
   for (const [file, line, problem] of invalid) {
     it(`names file, line and problem: ${file}`, () => {

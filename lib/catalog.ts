@@ -4,10 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isNode } from 'yaml';
-import { Catalog as CatalogSchema, type Catalog, type CatalogService } from '../schemas/catalog.ts';
+import { Catalog as CatalogSchema, type Catalog, type CatalogEndpoint, type CatalogService } from '../schemas/catalog.ts';
 import { compileSchema, describe } from '../schemas/decode.ts';
 
-export type { Catalog, CatalogService };
+export type { Catalog, CatalogEndpoint, CatalogService };
+
+/** A service's endpoints with their settings (plain URLs become `{ url }`). */
+export function endpointsOf(svc: CatalogService): CatalogEndpoint[] {
+  return (svc.endpoints ?? []).map((e) => (typeof e === 'string' ? { url: e } : e));
+}
 
 export class CatalogError extends Error {
   constructor(

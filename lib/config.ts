@@ -19,6 +19,10 @@ export const Env = Type.Object({
   ),
   CERT_DIRS: Type.Optional(Type.String({ minLength: 1, description: 'comma-separated directories the certificate inventory scans' })),
   CERT_SCAN_INTERVAL_S: Type.Integer({ default: 300, minimum: 5, description: 'seconds between inventory scans' }),
+  PROBE_REGION: Type.String({ default: 'local', minLength: 1, maxLength: 64, description: 'region label of this prober' }),
+  PROBE_INTERVAL_S: Type.Integer({ default: 60, minimum: 5, description: 'seconds between checks of an endpoint (per-endpoint intervalS overrides)' }),
+  PROBE_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100, description: 'timeout of one check' }),
+  PROBE_CA_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of extra trusted roots (internal CAs)' })),
   PORT: Type.Integer({ default: 9464, minimum: 0, maximum: 65535, description: 'HTTP port for /metrics, /healthz, /readyz' }),
 });
 export type Env = Static<typeof Env>;

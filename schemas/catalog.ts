@@ -14,11 +14,28 @@ export const CatalogCertificate = Type.Object(
   strict,
 );
 
+const EndpointUrl = Type.String({ pattern: '^(https|tls|tcp|dns)://' });
+
+/** An endpoint with per-endpoint probe settings; a plain URL string takes the defaults. */
+export const CatalogEndpoint = Type.Object(
+  {
+    url: EndpointUrl,
+    intervalS: Type.Optional(Type.Integer({ minimum: 5 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 100 })),
+    expectStatus: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
+    bodyMatch: Type.Optional(Type.String({ minLength: 1 })),
+    servername: Type.Optional(Type.String({ minLength: 1 })),
+    ip: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  strict,
+);
+export type CatalogEndpoint = Static<typeof CatalogEndpoint>;
+
 export const CatalogService = Type.Object(
   {
     id: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', maxLength: 128 }),
     name: Type.String({ minLength: 1 }),
-    endpoints: Type.Optional(Type.Array(Type.String({ pattern: '^(https?|tls|tcp|dns)://' }))),
+    endpoints: Type.Optional(Type.Array(Type.Union([EndpointUrl, CatalogEndpoint]))),
     hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     keywords: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     statusAccounts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),

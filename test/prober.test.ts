@@ -11,6 +11,18 @@ import { makeCert, privateKeyPem, type Issued } from '../lib/certs/make.ts';
 import { factsOf } from '../lib/certs/x509.ts';
 import { runProbe, specFor } from '../services/prober/probes/index.ts';
 import { check } from '../schemas/decode.ts';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { MemoryBus } from '../lib/bus/memory-bus.ts';
+import { createLogger } from '../lib/log.ts';
+import { createMetrics } from '../lib/metrics.ts';
+import { topics } from '../schemas/topics.ts';
+import { parseCatalog } from '../lib/catalog.ts';
+import { createProberMetrics } from '../services/prober/metrics.ts';
+import { Prober, scheduleOf } from '../services/prober/prober.ts';
 
 const DAY = 86_400_000;
 const now = Date.now();
@@ -120,6 +132,47 @@ describe('prober against real TLS servers', () => {
     assert.equal(expired.result.httpStatus, undefined);
     const down = await probe(await serve([await leaf(), intermediate], 503));
     assert.deepEqual([down.result.ok, down.result.httpStatus, down.result.error!.code], [false, 503, 'HTTP_503']);
+  });
+
+  it('the prober service publishes each result and, once per new chain, an observation per certificate', async () => {
+    const l = await leaf({ from: -400, to: -2 });
+    const port = await serve([l, intermediate]);
+    const catalog = parseCatalog(`services:\n  - id: teams\n    name: Teams\n    endpoints:\n      - { url: "https://${HOST}:${port}/", ip: 127.0.0.1, intervalS: 30 }\n`);
+    const [scheduled] = scheduleOf(catalog, { region: 'eu-test', intervalS: 60, timeoutMs: 5000, ca: root.pem });
+    assert.equal(scheduled!.intervalMs, 30_000);
+    const bus = new MemoryBus();
+    const seen: { topic: string; value: Record<string, unknown> }[] = [];
+    await bus.subscribe({ group: 't', topics: [topics.probes.name, topics.certs.name], eachBatch: async (b) => void seen.push(...b.map((m) => ({ topic: m.topic, value: JSON.parse(String(m.value)) }))) });
+    const metrics = createMetrics();
+    const prober = new Prober({ bus, logger: createLogger('test', 'silent'), metrics: createProberMetrics(metrics.registry) });
+    await prober.check(scheduled!.spec);
+    await prober.check(scheduled!.spec);
+    await bus.drain();
+    const probes = seen.filter((m) => m.topic === topics.probes.name);
+    const certs = seen.filter((m) => m.topic === topics.certs.name);
+    assert.equal(probes.length, 2);
+    assert.equal((probes[0]!.value.error as { code: string }).code, 'CERT_HAS_EXPIRED');
+    assert.equal(probes[0]!.value.region, 'eu-test');
+    assert.deepEqual(certs.map((c) => [c.value.sha256, c.value.source, c.value.endpoint, c.value.service]).slice(0, 2), [
+      [factsOf(l.cert).sha256, 'probe', `${HOST}:${port}`, 'teams'],
+      [factsOf(intermediate.cert).sha256, 'probe', `${HOST}:${port}`, 'teams'],
+    ]);
+    for (const c of certs) assert.ok(check('CertObservation', c.value).ok);
+    assert.match(await metrics.registry.metrics(), /outage_probe_success\{probe="https-teams",region="eu-test"\} 0/);
+  });
+
+  it('`outage probe` prints the verdict and the chain with validity and days left', async () => {
+    const l = await leaf({ from: -400, to: -2 });
+    const port = await serve([l, intermediate]);
+    const dir = mkdtempSync(join(tmpdir(), 'outage-probe-'));
+    writeFileSync(join(dir, 'root.pem'), root.pem);
+    const err = await promisify(execFile)(process.execPath, ['bin/outage.js', 'probe', `https://${HOST}:${port}/`, '--ip', '127.0.0.1', '--ca', join(dir, 'root.pem')]).catch((e: { code: number; stdout: string }) => e);
+    const { code, stdout } = err as { code: number; stdout: string };
+    assert.equal(code, 2);
+    assert.match(stdout, /DOWN {2}CERT_HAS_EXPIRED: leaf certificate expired at/);
+    assert.match(stdout, /0 {2}CN=teams\.example\.test\n {6}issuer {3}CN=Test Intermediate CA\n {6}names {4}teams\.example\.test/);
+    assert.match(stdout, /\(EXPIRED 2 days ago\)/);
+    assert.match(stdout, /1 {2}CN=Test Intermediate CA {2}\[CA\]/);
   });
 
   it('TCP and DNS checks: refused, resolved, not found', async () => {

@@ -10,7 +10,7 @@ import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { stringify } from 'yaml';
 import type { ProbeResult, UserReport } from '../../schemas/contracts.ts';
-import type { CatalogService } from '../catalog.ts';
+import { endpointsOf, type CatalogService } from '../catalog.ts';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -194,7 +194,7 @@ export async function writeScenario(dir: string, spec: ScenarioSpec): Promise<{ 
         minute.push({ ts, line: JSON.stringify(r), probe: false });
       }
       if (probes && t >= probesFrom && t < probesTo) {
-        for (const endpoint of s.endpoints ?? []) {
+        for (const { url: endpoint } of endpointsOf(s)) {
           for (const region of regions) {
             const ts = t + Math.floor(rng() * 5000);
             const failure = (spec.probeFailures ?? []).find((f) => f.service === s.id && ts >= Date.parse(f.fromIso) && ts < Date.parse(f.toIso));

@@ -11,7 +11,7 @@
  * likely they are to be where the cause lies, and shrinks when a certificate cause explains them.
  */
 import type { Hint, HintKind } from '../../../schemas/contracts.ts';
-import { dependencyPaths, hostMatches, hostOf, type Catalog, type CatalogService } from '../../../lib/catalog.ts';
+import { dependencyPaths, endpointsOf, hostMatches, hostOf, type Catalog, type CatalogService } from '../../../lib/catalog.ts';
 import { CertTable, type CertInfo, type PostInfo, type PostLog, type ProbeClass, type ProbeEpisode, type ProbeTracker } from './evidence.ts';
 import type { HintParams } from './params.ts';
 
@@ -90,7 +90,7 @@ export function fmtDuration(ms: number): string {
 function scopesOf(ctx: HintContext, service: string): Scope[] {
   const byId = new Map(ctx.catalog.services.map((s) => [s.id, s]));
   const hostsOf = (svc: CatalogService | undefined) =>
-    svc ? [...(svc.hosts ?? []), ...(svc.endpoints ?? []).map((e) => hostOf(e)).filter((h): h is string => !!h)] : [];
+    svc ? [...(svc.hosts ?? []), ...endpointsOf(svc).map((e) => hostOf(e.url)).filter((h): h is string => !!h)] : [];
   const own = byId.get(service);
   const scopes: Scope[] = [{ service: own, id: service, path: [service], hops: 0, hosts: hostsOf(own) }];
   for (const [dep, path] of dependencyPaths(ctx.catalog, service)) {
