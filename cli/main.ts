@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import cliProgress from 'cli-progress';
 import { loadCatalog, CatalogError } from '../lib/catalog.ts';
-import { ConfigError, loadEnv, storeConfig } from '../lib/config.ts';
+import { ConfigError, loadEnv, p12Passwords as p12PasswordsOf, storeConfig } from '../lib/config.ts';
 import { createLogger } from '../lib/log.ts';
 import { migrate } from '../lib/store/migrate.ts';
 import { openStore } from '../lib/store/store.ts';
@@ -122,6 +122,40 @@ program
     const outcome = await runProbe(spec);
     process.stdout.write(opts.json ? `${JSON.stringify(outcome, null, 2)}\n` : `${formatProbe(outcome, Date.now())}\n`);
     if (!outcome.result.ok) process.exitCode = 2;
+  });
+
+program
+  .command('certs')
+  .description('certificate inventory')
+  .command('scan')
+  .description('scan files, directories and URLs (PEM, DER, PKCS#7, PKCS#12, JWKS, Kubernetes secrets and kubeconfig, CT search results) and print the inventory sorted by expiry, with the services each certificate serves')
+  .argument('<paths...>', 'files, directories or http(s):// URLs')
+  .option('--catalog <file>', 'catalog to map certificates to services (default: CATALOG when that file exists)')
+  .option('--p12-password <file=password>', 'PKCS#12 password for a file name, or *=password for any (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option('--json', 'one JSON object per certificate (observation, daysLeft, services) instead of the table')
+  .action(async (paths: string[], opts: { catalog?: string; p12Password: string[]; json?: boolean }) => {
+    const { scanCertDir, scanUrls } = await import('../lib/certs/scan.ts');
+    const { serviceLinks } = await import('../lib/certs/services.ts');
+    const { formatInventory, inventoryRows } = await import('./certs.ts');
+    const { existsSync, statSync } = await import('node:fs');
+    const { dirname } = await import('node:path');
+    const env = loadEnv();
+    const p12Passwords = p12PasswordsOf({ ...env, CERT_P12_PASSWORDS: [env.CERT_P12_PASSWORDS, ...opts.p12Password].filter(Boolean).join(',') || undefined });
+    const ts = new Date().toISOString();
+    const results = [];
+    for (const p of paths) {
+      if (/^https?:\/\//.test(p)) results.push(await scanUrls([p], ts, { p12Passwords }));
+      else if (!existsSync(p)) throw new ConfigError(`${p}: no such file or directory`);
+      else results.push(await scanCertDir(p, ts, statSync(p).isDirectory() ? p : dirname(p), { p12Passwords }));
+    }
+    const observations = results.flatMap((r) => r.observations);
+    for (const e of results.flatMap((r) => r.errors)) process.stderr.write(`${e.file}:${e.line}: ${e.message}\n`);
+    const catalogFile = opts.catalog ?? (existsSync(env.CATALOG) ? env.CATALOG : undefined);
+    const links = catalogFile ? serviceLinks(loadCatalog(catalogFile), observations) : new Map();
+    const rows = inventoryRows(observations, links, Date.now());
+    if (opts.json) for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+    else process.stdout.write(`${formatInventory(rows, Date.now())}\n${rows.length} certificate(s)${catalogFile ? ` mapped with ${catalogFile}` : ''}\n`);
+    if (results.some((r) => r.errors.length > 0)) process.exitCode = 2;
   });
 
 program

@@ -18,6 +18,8 @@ export const Env = Type.Object({
     { default: 'info' },
   ),
   CERT_DIRS: Type.Optional(Type.String({ minLength: 1, description: 'comma-separated directories the certificate inventory scans' })),
+  CERT_URLS: Type.Optional(Type.String({ minLength: 1, description: 'comma-separated URLs of PEM bundles or JWKS documents to scan' })),
+  CERT_P12_PASSWORDS: Type.Optional(Type.String({ minLength: 1, description: 'PKCS#12 passwords as file=password pairs, comma-separated; *=password for any' })),
   CERT_SCAN_INTERVAL_S: Type.Integer({ default: 300, minimum: 5, description: 'seconds between inventory scans' }),
   PROBE_REGION: Type.String({ default: 'local', minLength: 1, maxLength: 64, description: 'region label of this prober' }),
   PROBE_INTERVAL_S: Type.Integer({ default: 60, minimum: 5, description: 'seconds between checks of an endpoint (per-endpoint intervalS overrides)' }),
@@ -51,4 +53,15 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
 
 export function storeConfig(env: Env): StoreConfig {
   return env.CLICKHOUSE_URL ? { kind: 'server', url: env.CLICKHOUSE_URL } : { kind: 'chdb', dataDir: env.OUTAGE_DATA_DIR };
+}
+
+/** `a.p12=secret,*=changeit` → `{ 'a.p12': 'secret', '*': 'changeit' }`. */
+export function p12Passwords(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of env.CERT_P12_PASSWORDS?.split(',') ?? []) {
+    const i = pair.indexOf('=');
+    if (i <= 0) throw new ConfigError('CERT_P12_PASSWORDS: each entry is file=password (or *=password)');
+    out[pair.slice(0, i)] = pair.slice(i + 1);
+  }
+  return out;
 }

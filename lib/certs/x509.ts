@@ -73,20 +73,42 @@ export function parseCertificates(bytes: Uint8Array): { certs: ParsedCert[]; err
       errors.push({ line, message: `truncated PEM: "BEGIN ${m[1]}" has no matching END line` });
       continue;
     }
-    if (m[1] !== 'CERTIFICATE' && m[1] !== 'TRUSTED CERTIFICATE') continue;
+    const kind = m[1]!;
+    if (kind !== 'CERTIFICATE' && kind !== 'TRUSTED CERTIFICATE' && kind !== 'PKCS7' && kind !== 'CMS') continue;
     const body = m[2]!.replace(/\s+/g, '');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length % 4 !== 0) {
       errors.push({ line, message: 'bad base64 in the PEM body' });
       continue;
     }
-    pushDer(Buffer.from(body, 'base64'), line, certs, errors);
+    const der = Buffer.from(body, 'base64');
+    if (kind === 'PKCS7' || kind === 'CMS') pushPkcs7(der, line, certs, errors);
+    else pushDer(der, line, certs, errors);
   }
   if (!sawPem) {
     if (bytes.length === 0) errors.push({ line: 1, message: 'empty file' });
     else if (bytes[0] !== 0x30) errors.push({ line: 1, message: 'not a certificate: no PEM block and not DER' });
+    else if (isPkcs7(bytes)) pushPkcs7(bytes, 1, certs, errors);
     else pushDer(bytes, 1, certs, errors);
   }
   return { certs, errors };
+}
+
+/** PKCS#7 (CMS) signedData: SEQUENCE { OID 1.2.840.113549.1.7.2, … }. */
+function isPkcs7(der: Uint8Array): boolean {
+  const oid = Buffer.from([0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02]);
+  return Buffer.from(der.subarray(0, 24)).includes(oid);
+}
+
+function pushPkcs7(der: Uint8Array, line: number, certs: ParsedCert[], errors: ParseError[]): void {
+  let all: x509.X509Certificates;
+  try {
+    all = new x509.X509Certificates(der);
+  } catch (err) {
+    errors.push({ line, message: `not a valid PKCS#7 certificate bundle: ${(err as Error).message.split('\n')[0]}` });
+    return;
+  }
+  if (all.length === 0) errors.push({ line, message: 'PKCS#7 bundle holds no certificates' });
+  for (const cert of all) pushDer(new Uint8Array(cert.rawData), line, certs, errors);
 }
 
 /** Length of the outer DER element (tag, length, contents), or undefined if the header is bad. */

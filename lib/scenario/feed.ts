@@ -66,7 +66,7 @@ export async function feedScenario(opts: FeedOptions): Promise<FeedResult> {
   const publishCertFiles = async (ts: string) => {
     const certDir = join(dir, 'certs');
     if (!existsSync(certDir)) return;
-    const scan = scanCertDir(certDir, ts, dir);
+    const scan = await scanCertDir(certDir, ts, dir);
     for (const e of scan.errors) onError({ file: join(dir, e.file), line: e.line, reason: 'bad_certificate', detail: e.message }, false);
     events.certs += scan.observations.length;
     await bus.publish(topics.certs.name, scan.observations.map((o) => ({ key: certKey(o), value: JSON.stringify(o), decoded: o })));
