@@ -66,6 +66,7 @@ export function parseCertificates(bytes: Uint8Array): { certs: ParsedCert[]; err
   const text = Buffer.from(bytes).toString('latin1');
   const lineAt = (offset: number) => text.slice(0, offset).split('\n').length;
   let sawPem = false;
+  const otherBlocks = new Set<string>();
   for (const m of text.matchAll(PEM_BLOCK)) {
     sawPem = true;
     const line = lineAt(m.index ?? 0);
@@ -74,7 +75,10 @@ export function parseCertificates(bytes: Uint8Array): { certs: ParsedCert[]; err
       continue;
     }
     const kind = m[1]!;
-    if (kind !== 'CERTIFICATE' && kind !== 'TRUSTED CERTIFICATE' && kind !== 'PKCS7' && kind !== 'CMS') continue;
+    if (kind !== 'CERTIFICATE' && kind !== 'TRUSTED CERTIFICATE' && kind !== 'PKCS7' && kind !== 'CMS') {
+      otherBlocks.add(kind);
+      continue;
+    }
     const body = m[2]!.replace(/\s+/g, '');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body) || body.length % 4 !== 0) {
       errors.push({ line, message: 'bad base64 in the PEM body' });
@@ -83,6 +87,9 @@ export function parseCertificates(bytes: Uint8Array): { certs: ParsedCert[]; err
     const der = Buffer.from(body, 'base64');
     if (kind === 'PKCS7' || kind === 'CMS') pushPkcs7(der, line, certs, errors);
     else pushDer(der, line, certs, errors);
+  }
+  if (sawPem && certs.length === 0 && errors.length === 0) {
+    errors.push({ line: 1, message: `no certificate in the file (it holds ${[...otherBlocks].join(', ')})` });
   }
   if (!sawPem) {
     if (bytes.length === 0) errors.push({ line: 1, message: 'empty file' });
