@@ -22,6 +22,7 @@ import type { CertObservation, StatusPost } from '../../schemas/contracts.ts';
 import { makeCert, type Issued } from '../../lib/certs/make.ts';
 import { factsOf } from '../../lib/certs/x509.ts';
 import { writeScenario, type ServiceSpec } from '../../lib/scenario/generate.ts';
+import { chainObservations } from '../../services/prober/prober.ts';
 
 const dir = dirname(fileURLToPath(import.meta.url));
 const d = (iso: string) => new Date(iso);
@@ -149,17 +150,22 @@ writeFileSync(join(certDir, 'zoom', 'api-zoom-us-2019.pem'), certs.zoomOld.pem);
 writeFileSync(join(certDir, 'outlook-office-com.pem'), certs.outlook.pem);
 writeFileSync(join(certDir, 'example-ca-bundle.pem'), root.pem + tls.pem);
 
-// What the prober saw served on the morning of the outage day.
-const served = (i: Issued, endpoint: string, service: string, issuer: Issued): CertObservation => {
-  const { subjectKeyId: _ski, authorityKeyId: _aki, ...facts } = factsOf(i.cert);
-  return { ts: '2020-02-03T10:00:00Z', source: 'probe', ...facts, issuerSha256: sha(issuer), endpoint, service };
-};
+// What the prober saw served on the morning of the outage day, through the prober's own code
+// path from a check's outcome to its certificate observations.
+const served = (i: Issued, target: string, service: string, issuer: Issued): CertObservation[] =>
+  chainObservations({
+    result: { id: `seed-${service}`, ts: '2020-02-03T10:00:00.000Z', probe: `https-${service}`, service, target, ok: true, durationMs: 120 },
+    chain: [i, issuer].map((c) => {
+      const { subjectKeyId: _ski, authorityKeyId: _aki, ...facts } = factsOf(c.cert);
+      return c === i ? { ...facts, issuerSha256: sha(issuer) } : facts;
+    }),
+  }).slice(0, 1);
 const observations = [
-  served(certs.teams, 'teams.microsoft.com:443', 'teams', tls),
-  served(certs.login, 'login.microsoftonline.com:443', 'm365-auth', tls),
-  served(certs.outlook, 'outlook.office.com:443', 'outlook', tls),
-  served(certs.zoom, 'api.zoom.us:443', 'zoom', tls),
-  served(certs.slack, 'slack.com:443', 'slack', tls),
+  ...served(certs.teams, 'https://teams.microsoft.com/', 'teams', tls),
+  ...served(certs.login, 'https://login.microsoftonline.com/', 'm365-auth', tls),
+  ...served(certs.outlook, 'https://outlook.office.com/', 'outlook', tls),
+  ...served(certs.zoom, 'https://api.zoom.us/', 'zoom', tls),
+  ...served(certs.slack, 'https://slack.com/', 'slack', tls),
 ];
 writeFileSync(join(dir, 'certs.ndjson'), observations.map((o) => JSON.stringify(o)).join('\n') + '\n');
 
