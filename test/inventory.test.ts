@@ -139,6 +139,24 @@ describe('certificate inventory', () => {
     assert.equal(errors.length, 7, errors.join('\n'));
   });
 
+  it('the inventory service publishes every observation and counts every broken file', async () => {
+    const { MemoryBus } = await import('../lib/bus/memory-bus.ts');
+    const { createLogger } = await import('../lib/log.ts');
+    const { createMetrics } = await import('../lib/metrics.ts');
+    const { scanOnce } = await import('../services/cert-inventory/inventory.ts');
+    const { topics } = await import('../schemas/topics.ts');
+    const bus = new MemoryBus();
+    const got: string[] = [];
+    await bus.subscribe({ group: 't', topics: [topics.certs.name], eachBatch: async (b) => void got.push(...b.map((m) => m.key)) });
+    const metrics = createMetrics();
+    await scanOnce({ bus, logger: createLogger('test', 'silent'), metrics, dirs: [join(dir, 'fixtures')], sourceOptions: { p12Passwords: { 'login.p12': 's3cret' } }, now: () => Date.parse(TS) });
+    await bus.drain();
+    assert.equal(got.length, scan.observations.length);
+    assert.ok(got.every((k) => /^[0-9a-f]{64}\|/.test(k)), 'keyed by sha256 and place');
+    const counted = (await metrics.inputErrors.get()).values.find((v) => v.labels.kind === 'bad_certificate')?.value;
+    assert.equal(counted, scan.errors.length);
+  });
+
   it('reads PEM bundles and JWKS documents served over HTTP', async () => {
     server = createServer((req, res) => {
       if (req.url === '/ca.pem') res.end(root.pem + inter.pem);
