@@ -25,6 +25,11 @@ export const Env = Type.Object({
   PROBE_INTERVAL_S: Type.Integer({ default: 60, minimum: 5, description: 'seconds between checks of an endpoint (per-endpoint intervalS overrides)' }),
   PROBE_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100, description: 'timeout of one check' }),
   PROBE_CA_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of extra trusted roots (internal CAs)' })),
+  REPORT_API_PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'port of the report API' }),
+  REPORT_API_TOKENS: Type.Optional(Type.String({ minLength: 1, description: 'comma-separated bearer tokens of API clients' })),
+  REPORT_ANONYMOUS: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false', description: 'accept web/app reports without a token' }),
+  REPORT_SALT: Type.Optional(Type.String({ minLength: 16, description: 'secret salt of reporter hashes (stable across restarts)' })),
+  REPORT_MAX_BODY_BYTES: Type.Integer({ default: 262_144, minimum: 1024, description: 'largest request body' }),
   PORT: Type.Integer({ default: 9464, minimum: 0, maximum: 65535, description: 'HTTP port for /metrics, /healthz, /readyz' }),
 });
 export type Env = Static<typeof Env>;
