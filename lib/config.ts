@@ -30,6 +30,11 @@ export const Env = Type.Object({
   REPORT_ANONYMOUS: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false', description: 'accept web/app reports without a token' }),
   REPORT_SALT: Type.Optional(Type.String({ minLength: 16, description: 'secret salt of reporter hashes (stable across restarts)' })),
   REPORT_MAX_BODY_BYTES: Type.Integer({ default: 262_144, minimum: 1024, description: 'largest request body' }),
+  X_BEARER_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'X API v2 bearer token (social ingest)' })),
+  X_API_PREFIX: Type.Optional(Type.String({ pattern: '^https?://', description: 'X API v2 base URL, e.g. a proxy (default https://api.x.com/2/)' })),
+  X_RULE_TAG_PREFIX: Type.String({ default: 'outage:', minLength: 1, description: 'tag prefix that marks our filtered-stream rules' }),
+  X_LEAVE_OTHER_RULES: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'true', description: "keep stream rules that are not ours" }),
+  X_CURSOR_FILE: Type.String({ default: './data/social-ingest.cursor.json', description: 'where the last handled post id is kept (backfill after a restart)' }),
   PORT: Type.Integer({ default: 9464, minimum: 0, maximum: 65535, description: 'HTTP port for /metrics, /healthz, /readyz' }),
 });
 export type Env = Static<typeof Env>;

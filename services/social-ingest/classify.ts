@@ -71,6 +71,9 @@ const OUTAGE = [
   /\b(error|errors|50[0234]|aadsts\d*|something went wrong|try again later)\b/i,
   /\b(dropp(ed|ing)|disconnect(ed|ing|s)?)\b.{0,30}\b(call|calls|meeting|meetings)\b/i,
   /\b(anyone else|is it just me|just me or)\b/i,
+  /\b(fail|fails|failed|failing|errors? out|erroring)\b/i,
+  /\b(not|aren't|arent|never)\s+(coming through|arriving|showing up|showing|getting through|going through|going thru)\b/i,
+  /\bkick(ed|s|ing)?\s+(everyone|me|us|all)\s+(out|off)\b/i,
   /\b(problems?|issues?)\s+(with|signing|logging|connecting)\b/i,
 ];
 
