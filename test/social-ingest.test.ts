@@ -107,6 +107,8 @@ describe('social ingest against a local X API', () => {
     assert.equal(reports[4]!.problem, 'login');
     assert.equal(reports[0]!.url, `https://x.com/alice/status/${p1.id}`);
     assert.deepEqual(posts.map((p) => [p.id, p.service, p.account]), [[`x-${p3.id}`, 'teams', 'MSFT365Status']]);
+    assert.deepEqual((posts[0] as unknown as { incidentIds: string[] }).incidentIds, ['TM202916']);
+    assert.deepEqual((posts[0] as unknown as { causeWords: string[] }).causeWords, ['authentication', 'certificate', 'expired']);
     assert.ok(api.searches.some((s) => s.sinceId === p3.id), 'the gap was searched from the last post seen');
   });
 });

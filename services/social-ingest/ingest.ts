@@ -170,7 +170,8 @@ export class SocialIngest {
       if (c.kind === 'complaint' && c.service) {
         reports.push({ id: `x-${t.id}`, ts, service: c.service, channel: 'social', ...(c.problem ? { problem: c.problem } : {}), text: t.text.slice(0, 2000), author, url });
       } else if (c.kind === 'status' && c.service) {
-        posts.push({ id: `x-${t.id}`, ts, service: c.service, account: author, text: t.text, url });
+        // Extra fields (the contract keeps unknown ones): what the classifier extracted.
+        posts.push({ id: `x-${t.id}`, ts, service: c.service, account: author, text: t.text, url, incidentIds: c.incidentIds, causeWords: c.causeWords } as StatusPost);
       }
     }
     const valid = <T>(name: 'UserReport' | 'StatusPost', items: T[]) => items.filter((i) => check(name, i).ok);
