@@ -90,8 +90,9 @@ export interface ScenarioSpec {
   probeFailures?: ProbeFailureSpec[];
   /** TLS facts of healthy probes, per service. */
   probeTls?: Record<string, ProbeResult['tls']>;
-  /** Write `reports.ndjson.gz` instead of plain NDJSON (for committed examples). */
+  /** Write `reports.ndjson.gz` / `probes.ndjson.gz` instead of plain NDJSON (for committed examples). */
   gzipReports?: boolean;
+  gzipProbes?: boolean;
   onProgress?: (day: number, days: number) => void;
 }
 
@@ -162,7 +163,7 @@ export async function writeScenario(dir: string, spec: ScenarioSpec): Promise<{ 
   const rng = createRng(spec.seed);
   const reports = new LineWriter(createWriteStream(join(dir, spec.gzipReports ? 'reports.ndjson.gz' : 'reports.ndjson')), spec.gzipReports);
   const regions = spec.probeRegions ?? [];
-  const probes = regions.length > 0 ? new LineWriter(createWriteStream(join(dir, 'probes.ndjson'))) : undefined;
+  const probes = regions.length > 0 ? new LineWriter(createWriteStream(join(dir, spec.gzipProbes ? 'probes.ndjson.gz' : 'probes.ndjson')), spec.gzipProbes) : undefined;
   const start = Date.parse(spec.startIso);
   const end = start + spec.days * DAY;
   const probesFrom = spec.probesFromIso ? Date.parse(spec.probesFromIso) : start;

@@ -9,8 +9,9 @@
  *       status: open | resolved
  *       firstHint: { kind, certName?, certSha256?, relatedService?, minConfidence? }
  *       mentions: [text that the first hint's summary contains]
+ *       hasHint: [kinds that must be among the hints]
  *   noOtherIncidents: true   # no incident beyond those listed
- *   neverBlamed: [sha256]    # no hint on these certificates reaches 0.5
+ *   neverBlamed: [sha256]    # no hint blaming these certificates reaches 0.5
  *   noCertificateBlame: true # no certificate hint of any incident reaches 0.5
  */
 import assert from 'node:assert/strict';
@@ -19,6 +20,7 @@ import { parse } from 'yaml';
 import type { Incident } from '../../schemas/contracts.ts';
 
 export interface Expected {
+  description?: string;
   incidents?: {
     service: string;
     onsetBetween?: [string, string];
@@ -26,6 +28,7 @@ export interface Expected {
     status?: 'open' | 'resolved';
     firstHint?: { kind: string; certName?: string; certSha256?: string; relatedService?: string; minConfidence?: number };
     mentions?: string[];
+    hasHint?: string[];
   }[];
   noOtherIncidents?: boolean;
   neverBlamed?: string[];
@@ -37,6 +40,8 @@ export function loadExpected(file: string): Expected {
 }
 
 const CERT_KINDS = new Set(['cert_expired', 'chain_expired', 'cert_not_yet_valid', 'renewal_not_deployed', 'cert_expiring']);
+/** Kinds that name a certificate as the cause (a renewal hint names the fix, not the culprit). */
+const BLAME_KINDS = new Set(['cert_expired', 'chain_expired', 'cert_not_yet_valid']);
 
 export function assertExpected(incidents: Incident[], expected: Expected, label: string): void {
   const unmatched = [...incidents];
@@ -61,13 +66,14 @@ export function assertExpected(incidents: Incident[], expected: Expected, label:
       if (h.relatedService) assert.equal(top.relatedService, h.relatedService, `${label}: first hint's related service`);
       assert.ok(top.confidence >= (h.minConfidence ?? 0.5), `${label}: first hint confidence ${top.confidence}`);
     }
+    for (const kind of want.hasHint ?? []) assert.ok(inc.hints.some((h) => h.kind === kind), `${label}: no ${kind} hint among ${inc.hints.map((h) => h.kind).join(', ')}`);
     for (const text of want.mentions ?? []) assert.ok(top?.summary.includes(text), `${label}: first hint does not mention "${text}": ${top?.summary}`);
   }
   if (expected.noOtherIncidents) assert.deepEqual(unmatched.map((x) => x.id), [], `${label}: unexpected incidents`);
   for (const inc of incidents) {
     for (const h of inc.hints) {
       if (h.confidence < 0.5) continue;
-      if (h.certSha256 && expected.neverBlamed?.includes(h.certSha256)) assert.fail(`${label}: ${inc.id} blames ${h.certSha256}: ${h.summary}`);
+      if (h.certSha256 && BLAME_KINDS.has(h.kind) && expected.neverBlamed?.includes(h.certSha256)) assert.fail(`${label}: ${inc.id} blames ${h.certSha256}: ${h.summary}`);
       if (expected.noCertificateBlame && CERT_KINDS.has(h.kind)) assert.fail(`${label}: ${inc.id} blames a certificate: ${h.summary}`);
     }
   }

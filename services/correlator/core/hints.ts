@@ -304,6 +304,40 @@ function certHint(c: Candidate, confidence: number, service: string, onsetMs: nu
   };
 }
 
+/**
+ * A newer certificate for the same names that the inventory holds (a file, a secret) but the
+ * service's endpoints do not serve: the fix was made and never deployed.
+ */
+function undeployedRenewal(c: Candidate, ctx: HintContext, nowMs: number): CertInfo | undefined {
+  const served = (x: CertInfo) => [...x.places.values()].some((p) => p.source === 'probe' && p.host && c.scope.hosts.some((h) => hostMatches(h, p.host!)));
+  if (!served(c.cert)) return undefined;
+  for (const other of ctx.certs.bySha.values()) {
+    if (other === c.cert || other.isCA !== c.cert.isCA || other.notAfterMs <= c.cert.notAfterMs || other.notBeforeMs > nowMs) continue;
+    if (sharesNames(c.cert, other) && !served(other)) return other;
+  }
+  return undefined;
+}
+
+function renewalHint(c: Candidate, renewal: CertInfo, confidence: number, service: string, onsetMs: number): Hint {
+  const places = [...new Set([...renewal.places.values()].map((p) => p.endpoint ?? p.source))];
+  return {
+    kind: 'renewal_not_deployed',
+    confidence,
+    summary: `renewal ${CertTable.label(renewal)} (sha256 ${renewal.sha256.slice(0, 12)}…, valid until ${fmtTime(renewal.notAfterMs, onsetMs)}) is in the inventory (${places.slice(0, 2).join(', ')}) but ${c.scope.id} still serves ${CertTable.label(c.cert)} (sha256 ${c.cert.sha256.slice(0, 12)}…), which expired at ${fmtTime(c.cert.notAfterMs, onsetMs)}; ${pathPhrase(c.scope, service)}`,
+    certSha256: renewal.sha256,
+    ...(c.scope.hops > 0 ? { relatedService: c.scope.id } : {}),
+    evidence: {
+      renewalSha256: renewal.sha256,
+      renewalNotAfter: new Date(renewal.notAfterMs).toISOString(),
+      renewalPlaces: places,
+      servedSha256: c.cert.sha256,
+      servedNotAfter: new Date(c.cert.notAfterMs).toISOString(),
+      boundTo: c.scope.id,
+      dependencyPath: c.scope.path,
+    },
+  };
+}
+
 const CLASS_WORDS: Record<ProbeClass, string> = {
   tls: 'TLS handshake failures',
   dns: 'DNS resolution failures',
@@ -459,9 +493,15 @@ export function rankHints(ctx: HintContext, service: string, onsetMs: number, no
   const candidates = certCandidates(ctx, scopes, onsetMs, nowMs);
   const denom = 1 + candidates.reduce((s, c) => s + Math.exp(c.logOdds), 0);
   const certHints = candidates.map((c) => certHint(c, Math.exp(c.logOdds) / denom, service, onsetMs));
+  // The same cause seen from the fix's side: ranked just below the certificate it would replace.
+  const renewals = candidates.flatMap((c, i) => {
+    const r = c.kind === 'cert_not_yet_valid' ? undefined : undeployedRenewal(c, ctx, nowMs);
+    return r ? [renewalHint(c, r, certHints[i]!.confidence * 0.9, service, onsetMs)] : [];
+  });
   const certCause = Math.max(0, ...certHints.map((h) => h.confidence));
   const hints: Hint[] = [
     ...certHints,
+    ...renewals,
     // A probe failure that an asserted certificate cause explains is a symptom, not the cause.
     ...probeHints(ctx, scopes, service, onsetMs, nowMs).map(({ hint }) => ({ ...hint, confidence: hint.confidence * (1 - certCause) })),
     ...dependencyHints(ctx, scopes, service, onsetMs, nowMs),
