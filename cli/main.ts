@@ -159,6 +159,46 @@ program
   });
 
 program
+  .command('detect')
+  .description('backtest the report-spike detector on a count series: reads timestamp,value CSV (fixed buckets: 1, 5, 15 … minutes), writes timestamp,value,anomaly_score,alarm')
+  .argument('<file.csv>', 'CSV with a timestamp (ISO-8601, or epoch seconds or milliseconds) and a count per row; a header line is allowed')
+  .option('--bucket <minutes>', 'bucket size (default: the most common step in the file)', (v) => Number(v))
+  .option('--out <file>', 'write the CSV here instead of stdout')
+  .action(async (file: string, opts: { bucket?: number; out?: string }) => {
+    const { backtest, bucketMinutesOf } = await import('../services/correlator/core/backtest.ts');
+    const { defaultParams } = await import('../services/correlator/core/params.ts');
+    const { writeFileSync } = await import('node:fs');
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    const rows: { tsMs: number; value: number }[] = [];
+    text.split(/\r?\n/).forEach((line, i) => {
+      if (line.trim() === '') return;
+      const [t, v] = line.split(',').map((x) => x.trim().replace(/^"|"$/g, ''));
+      const tsMs = /^\d{13}$/.test(t ?? '') ? Number(t) : /^\d{9,10}$/.test(t ?? '') ? Number(t) * 1000 : Date.parse(t ?? '');
+      const value = Number(v);
+      if (Number.isNaN(tsMs) || v === undefined || v === '' || !Number.isFinite(value) || value < 0) {
+        if (i > 0 || !Number.isNaN(Number(v))) process.stderr.write(`${file}:${i + 1}: skipped: expected timestamp,count, got "${line.slice(0, 80)}"\n`);
+        return;
+      }
+      rows.push({ tsMs, value });
+    });
+    rows.sort((a, b) => a.tsMs - b.tsMs);
+    if (rows.length === 0) throw new ConfigError(`${file}: no timestamp,count rows`);
+    const bucket = opts.bucket ?? bucketMinutesOf(rows);
+    if (!Number.isFinite(bucket) || bucket <= 0 || !Number.isInteger(1440 / bucket)) throw new ConfigError(`bucket of ${bucket} minutes: it must divide a day (1, 5, 15, 60 …)`);
+    const scored = backtest(rows, defaultParams.detector, bucket);
+    const csv = ['timestamp,value,anomaly_score,alarm', ...scored.map((r) => `${new Date(r.tsMs).toISOString()},${r.value},${r.score},${r.alarm ? 1 : 0}`)].join('\n') + '\n';
+    if (opts.out) writeFileSync(opts.out, csv);
+    else process.stdout.write(csv);
+    const alarms = scored.filter((r) => r.alarm).length;
+    process.stderr.write(`${rows.length} buckets of ${bucket} min, ${alarms} alarmed (parameters: services/correlator/core/params.ts)\n`);
+  });
+
+program
   .command('migrate')
   .description('create or update the ClickHouse tables (idempotent)')
   .option('--data-dir <dir>', 'chDB data directory (default: OUTAGE_DATA_DIR or ./data/chdb)')

@@ -12,12 +12,42 @@
  *   detection time is the event that crossed the threshold.
  * - The onset is where a CUSUM of standardised counts last left zero (where the rise began).
  */
-import { sdOf, threshold } from './count-model.ts';
+import { sdOf, threshold, upperTail } from './count-model.ts';
 import type { DetectorParams } from './params.ts';
 
 export const MINUTE_MS = 60_000;
-const DAY_MIN = 1440;
-const BUCKET_MIN = 15;
+
+/**
+ * Time in the detector is counted in slots: one minute for the live correlator, the bucket size
+ * of the series for `outage detect` (1, 5, 15 … minutes, a divisor of a day). Every parameter is
+ * given in minutes and converted here, so both read the same settings.
+ */
+interface Slots {
+  ms: number;
+  day: number;
+  /** Slots per aggregation bucket of the seasonal history (about 15 minutes). */
+  agg: number;
+  seasonHalfAggs: number;
+  level: number;
+  slow: number;
+  minHistory: number;
+  lookback: number;
+}
+
+function slotsOf(p: DetectorParams, slotMinutes: number): Slots {
+  if (!Number.isInteger(1440 / slotMinutes)) throw new RangeError(`a slot of ${slotMinutes} minutes does not divide a day`);
+  const agg = Math.max(1, Math.round(15 / slotMinutes));
+  return {
+    ms: slotMinutes * MINUTE_MS,
+    day: 1440 / slotMinutes,
+    agg,
+    seasonHalfAggs: Math.max(1, Math.floor(p.seasonWindowMinutes / 2 / (agg * slotMinutes))),
+    level: Math.max(1, Math.ceil(p.levelWindowMinutes / slotMinutes)),
+    slow: Math.max(1, Math.round(p.slowWindowMinutes / slotMinutes)),
+    minHistory: Math.ceil(p.minHistoryMinutes / slotMinutes),
+    lookback: Math.ceil(p.maxOnsetLookbackMinutes / slotMinutes),
+  };
+}
 
 export interface Alarm {
   /** Event time (ms) at which the evidence first crossed the threshold. */
@@ -71,13 +101,19 @@ export class ReportDetector {
   /** True while an incident holds: its minutes are kept out of the learned history. */
   suppressLearning = false;
 
-  constructor(private readonly p: DetectorParams) {
-    this.ring = (p.seasonDays + 1) * DAY_MIN;
+  private readonly s: Slots;
+
+  constructor(
+    private readonly p: DetectorParams,
+    slotMinutes = 1,
+  ) {
+    this.s = slotsOf(p, slotMinutes);
+    this.ring = (p.seasonDays + 1) * this.s.day;
     this.counts = new Int32Array(this.ring);
     this.tags = new Float64Array(this.ring).fill(-1);
     this.expectedRing = new Float64Array(this.ring);
     this.robustRing = new Float64Array(this.ring);
-    const nb = this.ring / BUCKET_MIN;
+    const nb = Math.ceil(this.ring / this.s.agg);
     this.buckets = new Float64Array(nb);
     this.bucketTags = new Float64Array(nb).fill(-1);
   }
@@ -127,22 +163,33 @@ export class ReportDetector {
    * Counts one (already de-duplicated) report. Returns an alarm when this report makes the open
    * minute, or the slow window ending in it, significant.
    */
-  add(tsMs: number): Alarm | undefined {
-    const minute = Math.floor(tsMs / MINUTE_MS);
+  add(tsMs: number, n = 1): Alarm | undefined {
+    const minute = Math.floor(tsMs / this.s.ms);
     if (minute < this.current - this.ring + 1) return undefined; // older than the ring: nothing to learn
     const i = minute % this.ring;
     if (this.tags[i] !== minute) {
       this.tags[i] = minute;
       this.counts[i] = 0;
     }
-    this.counts[i]!++;
+    this.counts[i]! += n;
     if (minute !== this.current || !this.ready) return undefined;
     const x1 = this.counts[i]!;
-    const xs = this.windowSum(minute, this.p.slowWindowMinutes);
+    const xs = this.windowSum(minute, this.s.slow);
     if (x1 >= this.t1 || xs >= this.tSlow) {
-      return { detectedAtMs: tsMs, onsetMs: this.onsetMinute(minute) * MINUTE_MS, baselinePerMin: this.mu, count: x1 };
+      return { detectedAtMs: tsMs, onsetMs: this.onsetMinute(minute) * this.s.ms, baselinePerMin: this.mu, count: x1 };
     }
     return undefined;
+  }
+
+  /**
+   * How unusual the open slot's count is, in 0..1: the probability under the count model of a
+   * count below it (1 − the upper tail). 0 until the detector has its minimum history.
+   */
+  scoreOpen(): number {
+    if (!this.ready) return 0;
+    const x = this.countAt(this.current);
+    const phi = this.p.phi + this.p.phiPerMissingDay * Math.max(0, this.p.seasonDays - this.lastDays);
+    return x <= 0 ? 0 : 1 - upperTail(x, this.mu, phi);
   }
 
   /** Days of seasonal history behind the current baseline (0 on a cold start). */
@@ -152,7 +199,7 @@ export class ReportDetector {
 
   private onsetMinute(minute: number): number {
     const start = this.cusumStart >= 0 && this.cusum > 0 ? this.cusumStart : minute;
-    return Math.max(start, minute - this.p.maxOnsetLookbackMinutes);
+    return Math.max(start, minute - this.s.lookback);
   }
 
   /** Computes the baseline and the thresholds of a minute that is about to receive counts. */
@@ -165,11 +212,11 @@ export class ReportDetector {
     const p = this.p;
     const history = minute - this.firstMinute;
     const seasonal: number[] = [];
-    const half = Math.floor(p.seasonWindowMinutes / 2 / BUCKET_MIN);
-    const b = Math.floor(minute / BUCKET_MIN);
+    const { agg, seasonHalfAggs: half } = this.s;
+    const b = Math.floor(minute / agg);
     for (let d = 1; d <= p.seasonDays; d++) {
-      const centre = b - (d * DAY_MIN) / BUCKET_MIN;
-      if ((centre - half) * BUCKET_MIN < this.firstMinute) break;
+      const centre = b - Math.round((d * this.s.day) / agg);
+      if ((centre - half) * agg < this.firstMinute) break;
       let sum = 0;
       let n = 0;
       for (let k = centre - half; k < centre + half; k++) {
@@ -177,7 +224,7 @@ export class ReportDetector {
         if (this.bucketTags[j] === k) sum += this.buckets[j]!;
         n++;
       }
-      seasonal.push(sum / (n * BUCKET_MIN));
+      seasonal.push(sum / (n * agg));
     }
     this.lastDays = seasonal.length;
     let mu: number;
@@ -186,14 +233,14 @@ export class ReportDetector {
       const level = (this.levelActual + 30) / (this.levelExpected + 30);
       mu = median(seasonal) * Math.min(2, Math.max(0.5, level));
     } else {
-      const n = Math.min(history, p.levelWindowMinutes);
+      const n = Math.min(history, this.s.level);
       mu = n > 0 ? this.levelActual / n : 0;
     }
     this.mu = Math.max(mu, p.minBaselinePerMin);
     const phi = p.phi + p.phiPerMissingDay * Math.max(0, p.seasonDays - seasonal.length);
-    this.ready = history >= p.minHistoryMinutes;
+    this.ready = history >= this.s.minHistory;
     this.t1 = Math.max(p.minCount, threshold(this.mu, phi, p.alpha));
-    this.tSlowMu = this.mu * p.slowWindowMinutes;
+    this.tSlowMu = this.mu * this.s.slow;
     this.tSlow = Math.max(p.minCount, threshold(this.tSlowMu, phi, p.alpha));
     this.expectedRing[i] = this.mu;
   }
@@ -212,13 +259,12 @@ export class ReportDetector {
     if (this.cusum === 0 && next > 0) this.cusumStart = minute;
     this.cusum = next;
 
-    const xs = this.windowSum(minute, p.slowWindowMinutes);
-    const elevated =
-      count >= threshold(mu, phi, p.alphaElevated) || xs >= threshold(mu * p.slowWindowMinutes, phi, p.alphaElevated);
+    const xs = this.windowSum(minute, this.s.slow);
+    const elevated = count >= threshold(mu, phi, p.alphaElevated) || xs >= threshold(mu * this.s.slow, phi, p.alphaElevated);
 
     const robust = this.suppressLearning ? Math.min(count, mu) : Math.min(count, mu + 3 * sd);
     this.robustRing[i] = robust;
-    const bi = Math.floor(minute / BUCKET_MIN);
+    const bi = Math.floor(minute / this.s.agg);
     const bj = bi % this.buckets.length;
     if (this.bucketTags[bj] !== bi) {
       this.bucketTags[bj] = bi;
@@ -229,7 +275,7 @@ export class ReportDetector {
     // Level: robust actuals vs expectations over the last levelWindowMinutes closed minutes.
     this.levelActual += robust;
     this.levelExpected += mu;
-    const old = minute - p.levelWindowMinutes;
+    const old = minute - this.s.level;
     if (old >= this.firstMinute) {
       const oi = old % this.ring;
       if (this.tags[oi] === old) {
