@@ -113,6 +113,23 @@ export function incidentAnnotations(): dashboard.AnnotationQueryBuilder {
     );
 }
 
+/** Every state change (opened, hints changed, resolved, re-opened) from the annotations table. */
+export function changeAnnotations(): dashboard.AnnotationQueryBuilder {
+  return new dashboard.AnnotationQueryBuilder()
+    .name('Incident changes')
+    .datasource(DS)
+    .enable(true)
+    .iconColor('orange')
+    .target(
+      query(
+        `SELECT time, timeEnd, title, tags, text
+         FROM annotations FINAL
+         WHERE $__timeFilter(time)
+         ORDER BY time`,
+      ),
+    );
+}
+
 export function overviewDashboard(): dashboard.Dashboard {
   return new dashboard.DashboardBuilder('Outage overview')
     .uid('outage-overview')
@@ -122,6 +139,7 @@ export function overviewDashboard(): dashboard.Dashboard {
     .refresh('1m')
     .withVariable(new dashboard.DatasourceVariableBuilder('datasource').label('ClickHouse').type('grafana-clickhouse-datasource'))
     .annotation(incidentAnnotations())
+    .annotation(changeAnnotations())
     .withPanel(reportRatePanel())
     .withPanel(probeFailurePanel())
     .withPanel(incidentsPanel())

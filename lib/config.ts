@@ -35,6 +35,9 @@ export const Env = Type.Object({
   X_RULE_TAG_PREFIX: Type.String({ default: 'outage:', minLength: 1, description: 'tag prefix that marks our filtered-stream rules' }),
   X_LEAVE_OTHER_RULES: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'true', description: "keep stream rules that are not ours" }),
   X_CURSOR_FILE: Type.String({ default: './data/social-ingest.cursor.json', description: 'where the last handled post id is kept (backfill after a restart)' }),
+  GRAFANA_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Grafana base URL for annotations' })),
+  GRAFANA_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'Grafana service account token' })),
+  GRAFANA_DASHBOARD_UID: Type.Optional(Type.String({ minLength: 1, description: 'dashboard the annotations belong to (default: organisation-wide)' })),
   PORT: Type.Integer({ default: 9464, minimum: 0, maximum: 65535, description: 'HTTP port for /metrics, /healthz, /readyz' }),
 });
 export type Env = Static<typeof Env>;

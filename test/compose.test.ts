@@ -23,8 +23,8 @@ describe('docker-compose.yml', () => {
       execFileSync(cli, ['-f', 'docker-compose.yml', 'config', '-q'], { stdio: 'pipe' });
     }
     const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, { command?: string[] }> };
-    for (const s of ['kafka', 'clickhouse', 'grafana', 'correlator', 'sink', 'prober', 'report-ingest', 'social-ingest', 'cert-inventory']) assert.ok(compose.services[s], `no ${s} service`);
-    for (const s of ['correlator', 'sink', 'prober', 'report-ingest', 'social-ingest', 'cert-inventory']) {
+    for (const s of ['kafka', 'clickhouse', 'grafana', 'correlator', 'sink', 'prober', 'report-ingest', 'social-ingest', 'annotator', 'cert-inventory']) assert.ok(compose.services[s], `no ${s} service`);
+    for (const s of ['correlator', 'sink', 'prober', 'report-ingest', 'social-ingest', 'annotator', 'cert-inventory']) {
       const entry = compose.services[s]!.command![0]!;
       assert.ok(existsSync(entry), `${s} runs ${entry}, which does not exist`);
     }

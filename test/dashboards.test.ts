@@ -52,7 +52,7 @@ describe('dashboards', () => {
     const d = overviewDashboard();
     assert.equal(d.schemaVersion, 42);
     const targets = [...(d.panels ?? []).flatMap((p) => ('targets' in p ? (p.targets as unknown as Target[]) : [])), ...(d.annotations?.list ?? []).map((a) => a.target as unknown as Target)];
-    assert.equal(targets.length, 5);
+    assert.equal(targets.length, 6);
     for (const t of targets) {
       assert.equal(t.editorType, 'sql');
       assert.deepEqual(t.datasource, { type: 'grafana-clickhouse-datasource', uid: '${datasource}' });
@@ -77,6 +77,16 @@ describe('dashboards', () => {
     const hints = results.get('Root-cause hints')!;
     assert.equal(hints[0]!.kind, 'cert_expired');
     assert.deepEqual(hints.map((h) => Number(h.rank)), hints.map((_, i) => i + 1));
+  });
+
+  it('every incident change is an annotation row: opened first, resolved last, with tags', async () => {
+    const target = overviewDashboard().annotations!.list![1]!.target as unknown as Target;
+    const rows = await store.query<{ time: string; timeEnd: string | null; title: string; tags: string[]; text: string }>(expand(target.rawSql));
+    assert.ok(rows.length >= 2);
+    assert.match(rows[0]!.title, /^teams opened/);
+    assert.match(rows.at(-1)!.title, /^teams resolved: cert_expired \d+%/);
+    assert.ok(rows.at(-1)!.timeEnd?.startsWith('2020-02-03 17:57'));
+    assert.deepEqual(rows.at(-1)!.tags.slice(0, 3), ['service:teams', 'incident:teams-20200203T1340Z', 'hint:cert_expired']);
   });
 
   it('the annotation query returns the shape the plugin expects: time, timeEnd, title, text, tags', async () => {

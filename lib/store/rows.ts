@@ -146,3 +146,34 @@ export function incidentRows(inc: Incident, revision: number): { incident: Row; 
     })),
   };
 }
+
+export type IncidentEvent = 'opened' | 'updated' | 'resolved' | 'reopened';
+
+/** What changed from the previous published state (undefined: none seen, e.g. after a restart). */
+export function incidentEvent(inc: Incident, previous: Incident | undefined): IncidentEvent {
+  if (inc.status === 'resolved') return 'resolved';
+  if (!previous) return inc.revision === 1 || inc.revision === undefined ? 'opened' : 'updated';
+  return previous.status === 'resolved' ? 'reopened' : 'updated';
+}
+
+/** The tags every annotation of an incident carries, for Grafana filters. */
+export function annotationTags(inc: Incident): string[] {
+  const top = inc.hints[0];
+  return [`service:${inc.service}`, `incident:${inc.id}`, ...(top ? [`hint:${top.kind}`] : []), inc.status];
+}
+
+/** One annotation row per incident state change. */
+export function annotationRow(inc: Incident, event: IncidentEvent): Row {
+  const top = inc.hints[0];
+  return {
+    incident_id: inc.id,
+    revision: inc.revision ?? 0,
+    event,
+    service: inc.service,
+    time: event === 'opened' ? inc.startedAt : (inc.updatedAt ?? inc.detectedAt),
+    timeEnd: inc.resolvedAt,
+    title: `${inc.service} ${event}${top ? `: ${top.kind} ${Math.round(top.confidence * 100)}%` : ''}`,
+    tags: annotationTags(inc),
+    text: top ? top.summary : 'no hints: no certificate, probe, dependency or vendor evidence',
+  };
+}

@@ -19,6 +19,7 @@ export type TableName =
   | 'incidents'
   | 'incident_hints'
   | 'dead_letters'
+  | 'annotations'
   | 'schema_migrations';
 
 export type Row = Record<string, unknown>;

@@ -9,7 +9,7 @@ import type { Bus } from '../../lib/bus/bus.ts';
 import { countConsumed, decodeBatch, publishDeadLetters } from '../../lib/bus/dead-letters.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
-import { certRow, deadLetterRow, incidentRows, postRow, probeRow, reportRow } from '../../lib/store/rows.ts';
+import { annotationRow, certRow, deadLetterRow, incidentEvent, incidentRows, postRow, probeRow, reportRow } from '../../lib/store/rows.ts';
 import type { Row, Store, TableName } from '../../lib/store/store.ts';
 
 export interface SinkDeps {
@@ -29,6 +29,8 @@ export async function runSink(deps: SinkDeps): Promise<void> {
   const { bus, store, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
   const insertRows = deps.insertRows ?? 10_000;
+  // The previous state of each incident, to name what a new revision changed.
+  const lastSeen = new Map<string, Incident>();
 
   await bus.subscribe({
     group: 'sink',
@@ -61,6 +63,8 @@ export async function runSink(deps: SinkDeps): Promise<void> {
             const r = incidentRows(inc, inc.revision ?? 0);
             add('incidents', r.incident);
             for (const h of r.hints) add('incident_hints', h);
+            add('annotations', annotationRow(inc, incidentEvent(inc, lastSeen.get(inc.id))));
+            lastSeen.set(inc.id, inc);
             break;
           }
           case 'dlq':
