@@ -124,9 +124,8 @@ program
     if (!outcome.result.ok) process.exitCode = 2;
   });
 
-program
-  .command('certs')
-  .description('certificate inventory')
+const certs = program.command('certs').description('certificate inventory and early warnings');
+certs
   .command('scan')
   .description('scan files, directories and URLs (PEM, DER, PKCS#7, PKCS#12, JWKS, Kubernetes secrets and kubeconfig, CT search results) and print the inventory sorted by expiry, with the services each certificate serves')
   .argument('<paths...>', 'files, directories or http(s):// URLs')
@@ -196,6 +195,28 @@ program
     else process.stdout.write(csv);
     const alarms = scored.filter((r) => r.alarm).length;
     process.stderr.write(`${rows.length} buckets of ${bucket} min, ${alarms} alarmed (parameters: services/correlator/core/params.ts)\n`);
+  });
+
+certs
+  .command('warnings')
+  .description('early warnings from the stored inventory: certificates expiring within their horizons (or expired), with blast radius and undeployed renewals; stores them in cert_warnings')
+  .option('--at <iso>', 'as of this time (default: now)')
+  .option('--data-dir <dir>', 'chDB data directory (default: OUTAGE_DATA_DIR or ./data/chdb)')
+  .option('--json', 'one JSON object per warning')
+  .action(async (opts: { at?: string; dataDir?: string; json?: boolean }) => {
+    const { storeWarnings } = await import('./replay.ts');
+    const env = loadEnv();
+    const atMs = opts.at ? Date.parse(opts.at) : Date.now();
+    if (Number.isNaN(atMs)) throw new ConfigError(`--at ${opts.at}: not an ISO-8601 time`);
+    const store = await openStore(opts.dataDir ? { kind: 'chdb', dataDir: opts.dataDir } : storeConfig(env));
+    try {
+      await migrate(store);
+      const warnings = await storeWarnings(store, loadCatalog(env.CATALOG), atMs);
+      for (const w of warnings) process.stdout.write(opts.json ? `${JSON.stringify(w)}\n` : `${w.level.padEnd(8)} ${w.notAfter.slice(0, 16).replace('T', ' ')}  ${w.name}: ${w.reason}\n`);
+      if (!opts.json) process.stdout.write(`${warnings.length} warning(s) as of ${new Date(atMs).toISOString()}\n`);
+    } finally {
+      await store.close();
+    }
   });
 
 program

@@ -6,7 +6,9 @@
 import { join } from 'node:path';
 import type { Incident } from '../schemas/contracts.ts';
 import { MemoryBus } from '../lib/bus/memory-bus.ts';
-import { loadCatalog } from '../lib/catalog.ts';
+import { loadCatalog, type Catalog } from '../lib/catalog.ts';
+import { expiryWarnings, type ExpiryWarning } from '../lib/certs/warnings.ts';
+import { observationOf, warningRow } from '../lib/store/rows.ts';
 import type { Logger } from '../lib/log.ts';
 import { createMetrics, type Metrics } from '../lib/metrics.ts';
 import { feedScenario, type FeedResult } from '../lib/scenario/feed.ts';
@@ -31,7 +33,17 @@ export interface ReplayResult {
   incidents: Incident[];
   inputErrors: InputError[];
   events: FeedResult['events'];
+  warnings: ExpiryWarning[];
   store: { kind: Store['kind']; location: string };
+}
+
+/** Computes the early warnings at `atMs` from the stored inventory and stores them. */
+export async function storeWarnings(store: Store, catalog: Catalog, atMs: number): Promise<ExpiryWarning[]> {
+  const rows = await store.query("SELECT * FROM cert_observations FINAL WHERE ts <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')", { at: atMs });
+  const warnings = expiryWarnings(rows.map(observationOf), catalog, atMs);
+  const at = new Date(atMs).toISOString();
+  await store.insert('cert_warnings', warnings.map((w) => warningRow(w, at)));
+  return warnings;
 }
 
 export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
@@ -57,11 +69,14 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     if (Number.isFinite(fed.lastTsMs)) await correlator.flush(fed.lastTsMs);
     await bus.drain();
     await bus.close();
+    // Early warnings as of the end of the input, from everything the inventory holds now.
+    const warnings = Number.isFinite(fed.lastTsMs) ? await storeWarnings(store, catalog, fed.lastTsMs) : [];
     logger.debug({ dropped: correlator.core.dropped }, 'replay done');
     return {
       incidents: [...latest.values()].sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.service.localeCompare(b.service)),
       inputErrors: fed.inputErrors,
       events: fed.events,
+      warnings,
       store: { kind: store.kind, location: store.location },
     };
   } finally {

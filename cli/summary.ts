@@ -28,11 +28,20 @@ export function formatSummary(r: ReplayResult, seconds: number): string {
     '',
   ];
   const body = r.incidents.map(formatIncident).join('\n\n');
+  const bound = r.warnings.filter((w) => w.services.length > 0);
+  const warnings =
+    r.warnings.length === 0
+      ? []
+      : [
+          '',
+          `Certificate warnings at the end of the input (${bound.length} on services, ${r.warnings.length - bound.length} more bound to none; all in the cert_warnings table):`,
+          ...bound.slice(0, 8).map((w) => `  ${w.level.padEnd(8)} ${w.name}: ${w.reason}`),
+        ];
   const tail = [
     '',
     r.store.kind === 'chdb'
       ? `Rows stored in the chDB data directory ${r.store.location}; query them with:\n  node bin/outage.js sql --data-dir ${r.store.location} "SELECT id, service, status, top_hint_kind FROM incidents FINAL"`
       : `Rows stored in ${r.store.location}.`,
   ];
-  return [...head, body, ...tail].join('\n');
+  return [...head, body, ...warnings, ...tail].join('\n');
 }

@@ -96,6 +96,24 @@ export function hintsPanel(): table.PanelBuilder {
     .span(24);
 }
 
+export function certWarningsPanel(): table.PanelBuilder {
+  return new table.PanelBuilder()
+    .title('Certificate warnings')
+    .description('Certificates expiring within their horizons or expired, with the services they serve and their blast radius (cert_warnings, latest computation).')
+    .datasource(DS)
+    .withTarget(
+      query(
+        `SELECT level, name, round(days_left, 1) AS days_left, not_after, services, blast_radius, reason
+         FROM cert_warnings FINAL
+         WHERE notEmpty(services) OR level = 'expired'
+         ORDER BY days_left
+         LIMIT 200`,
+      ),
+    )
+    .height(8)
+    .span(24);
+}
+
 /** Incidents as annotations: a region from onset to resolution, tagged for filtering. */
 export function incidentAnnotations(): dashboard.AnnotationQueryBuilder {
   return new dashboard.AnnotationQueryBuilder()
@@ -144,5 +162,6 @@ export function overviewDashboard(): dashboard.Dashboard {
     .withPanel(probeFailurePanel())
     .withPanel(incidentsPanel())
     .withPanel(hintsPanel())
+    .withPanel(certWarningsPanel())
     .build();
 }

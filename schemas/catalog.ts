@@ -6,10 +6,14 @@ import { Type, type Static } from '@sinclair/typebox';
 
 const strict = { additionalProperties: false } as const;
 
+/** Days before expiry at which to warn, e.g. [30, 14, 7, 1]. */
+const WarnDays = Type.Array(Type.Number({ minimum: 0 }), { minItems: 1 });
+
 export const CatalogCertificate = Type.Object(
   {
     name: Type.String({ minLength: 1 }),
     sha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })),
+    warnDays: Type.Optional(WarnDays),
   },
   strict,
 );
@@ -41,6 +45,8 @@ export const CatalogService = Type.Object(
     statusAccounts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     dependsOn: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     certificates: Type.Optional(Type.Array(CatalogCertificate)),
+    /** Expiry warning horizons for this service's certificates (overrides the defaults). */
+    certWarnDays: Type.Optional(WarnDays),
   },
   strict,
 );

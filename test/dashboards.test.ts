@@ -52,7 +52,7 @@ describe('dashboards', () => {
     const d = overviewDashboard();
     assert.equal(d.schemaVersion, 42);
     const targets = [...(d.panels ?? []).flatMap((p) => ('targets' in p ? (p.targets as unknown as Target[]) : [])), ...(d.annotations?.list ?? []).map((a) => a.target as unknown as Target)];
-    assert.equal(targets.length, 6);
+    assert.equal(targets.length, 7);
     for (const t of targets) {
       assert.equal(t.editorType, 'sql');
       assert.deepEqual(t.datasource, { type: 'grafana-clickhouse-datasource', uid: '${datasource}' });
@@ -74,6 +74,9 @@ describe('dashboards', () => {
     assert.ok(failures.length > 200, 'minutes with every teams probe failing');
     const incidents = results.get('Incidents')!;
     assert.deepEqual(incidents.map((r) => [r.service, r.status, r.top_hint_kind]), [['teams', 'resolved', 'cert_expired']]);
+    const warnings = results.get('Certificate warnings')!;
+    assert.ok(warnings.some((w) => w.name === 'outlook-office-com' && w.level === 'warning'), JSON.stringify(warnings));
+    assert.ok(warnings.some((w) => w.name === 'teams-auth-token-signing' && (w.blast_radius as string[]).includes('teams')));
     const hints = results.get('Root-cause hints')!;
     assert.equal(hints[0]!.kind, 'cert_expired');
     assert.deepEqual(hints.map((h) => Number(h.rank)), hints.map((_, i) => i + 1));

@@ -16,6 +16,7 @@ import {
   type UserReport,
 } from '../../schemas/contracts.ts';
 import { certKey } from '../../schemas/topics.ts';
+import type { ExpiryWarning } from '../certs/warnings.ts';
 import type { Row } from './store.ts';
 
 function extraOf(schema: TObject): (msg: object) => string {
@@ -175,5 +176,44 @@ export function annotationRow(inc: Incident, event: IncidentEvent): Row {
     title: `${inc.service} ${event}${top ? `: ${top.kind} ${Math.round(top.confidence * 100)}%` : ''}`,
     tags: annotationTags(inc),
     text: top ? top.summary : 'no hints: no certificate, probe, dependency or vendor evidence',
+  };
+}
+
+export function warningRow(w: ExpiryWarning, computedAt: string): Row {
+  return {
+    computed_at: computedAt,
+    sha256: w.sha256,
+    name: w.name,
+    subject: w.subject,
+    not_after: w.notAfter,
+    days_left: w.daysLeft,
+    level: w.level,
+    reason: w.reason,
+    services: w.services,
+    blast_radius: w.blastRadius,
+    endpoints: w.endpoints,
+    renewal_sha256: w.renewal?.sha256 ?? '',
+    renewal_deployed: w.renewal?.deployed ?? false,
+  };
+}
+
+/** A stored observation back as the contract (for computations over the inventory). */
+export function observationOf(r: Record<string, unknown>): CertObservation {
+  const iso = (v: unknown) => `${String(v).replace(' ', 'T')}Z`;
+  return {
+    ts: iso(r.ts),
+    source: r.source as CertObservation['source'],
+    sha256: String(r.sha256),
+    subject: String(r.subject),
+    issuer: String(r.issuer),
+    serial: String(r.serial),
+    notBefore: iso(r.not_before),
+    notAfter: iso(r.not_after),
+    dnsNames: r.dns_names as string[],
+    isCA: Boolean(r.is_ca),
+    ...(r.service ? { service: String(r.service) } : {}),
+    ...(r.endpoint ? { endpoint: String(r.endpoint) } : {}),
+    ...(r.name ? { name: String(r.name) } : {}),
+    ...(r.issuer_sha256 ? { issuerSha256: String(r.issuer_sha256) } : {}),
   };
 }

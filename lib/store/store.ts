@@ -20,6 +20,7 @@ export type TableName =
   | 'incident_hints'
   | 'dead_letters'
   | 'annotations'
+  | 'cert_warnings'
   | 'schema_migrations';
 
 export type Row = Record<string, unknown>;
