@@ -34,7 +34,8 @@ const services = (): ServiceSpec[] => [
   { id: 'blog', name: 'Company blog', endpoints: ['https://blog.example.org/'], hosts: ['blog.example.org'], peakRatePerMin: 0.3, peakHourUtc: 12 },
 ];
 
-const outage = (service: string, plateau = 40): OutageSpec => ({ service, startIso: ONSET, rampMinutes: 8, plateauPerMin: plateau, plateauMinutes: 60, decayMinutes: 30 });
+// A certificate fails everyone at once: reports climb within minutes.
+const outage = (service: string, plateau = 40): OutageSpec => ({ service, startIso: ONSET, rampMinutes: 3, plateauPerMin: plateau, plateauMinutes: 60, decayMinutes: 30 });
 
 interface Case {
   name: string;
@@ -240,7 +241,8 @@ async function build(): Promise<void> {
       mkdirSync(dirname(join(dir, 'certs', file)), { recursive: true });
       writeFileSync(join(dir, 'certs', file), cert.pem);
     }
-    const onset = { onsetBetween: [at('13:50'), at('14:05')], detectedBy: at('14:06') };
+    // Detection within 3 minutes of the onset (reports start at 14:00).
+    const onset = { onsetBetween: [at('13:50'), at('14:02')], detectedBy: at('14:03') };
     const expected = {
       description: c.description,
       ...c.expected,
