@@ -162,6 +162,22 @@ describe('report spike detection', () => {
     assert.ok(firstResolve > 0 && states.indexOf('open', firstResolve) > firstResolve, `states: ${states.join(' ')}`);
   });
 
+  it('detects a regional outage that hides in the service total (region slices)', () => {
+    const rng = createRng(31);
+    const events: CorrelatorEvent[] = [];
+    const regions = ['US', 'GB', 'DE', 'BR'];
+    for (let t = T0; t < T0 + 8 * DAY; t += MIN) {
+      for (const region of regions) {
+        const spike = region === 'BR' && t >= OUTAGE && t < OUTAGE + 40 * MIN ? 25 : 0;
+        const n = poisson(rng, 10 + spike);
+        for (let k = 0; k < n; k++) events.push({ kind: 'report', value: { id: `g-${region}-${t}-${k}`, ts: iso(t + Math.floor(rng() * MIN)), service: 'big', channel: 'web', region } });
+      }
+    }
+    const { incidents } = run(sortEvents(events));
+    assert.equal(incidents.length, 1, incidents.map((i) => i.id).join(', '));
+    assert.ok(Date.parse(incidents[0]!.detectedAt) - OUTAGE <= 3 * MIN, incidents[0]!.detectedAt);
+  });
+
   it('tolerates lines out of order by a minute or two', () => {
     const events = sortEvents([...week('teams', 2, 9), ...spike('teams', 30, OUTAGE, 40)]);
     const rng = createRng(99);

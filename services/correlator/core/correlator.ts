@@ -45,6 +45,8 @@ interface IncidentState {
 interface ServiceState {
   service: string;
   detector: ReportDetector;
+  /** Per region and per problem type (`region:GB`, `problem:login`), created as reports name them. */
+  slices: Map<string, ReportDetector>;
   /** This service's event time: the latest of its reports (or of an explicit tick). */
   clockMs: number;
   incident?: IncidentState;
@@ -132,15 +134,22 @@ export class CorrelatorCore {
     st.clockMs = nowMs;
     if (!minuteChanged) return;
     let resolved = false;
-    for (const closed of st.detector.advanceTo(Math.floor(nowMs / MINUTE_MS))) {
+    const minute = Math.floor(nowMs / MINUTE_MS);
+    // A minute stays elevated when the service is, or a slice is with real volume (a handful of
+    // reports in a quiet region is not an outage going on).
+    const sliceElevated = new Set<number>();
+    for (const slice of st.slices.values()) {
+      for (const c of slice.advanceTo(minute)) if (c.elevated && c.windowCount >= this.params.detector.minCount) sliceElevated.add(c.minute);
+    }
+    for (const closed of st.detector.advanceTo(minute)) {
       const inc = st.incident;
       if (!inc || inc.status !== 'open') continue;
-      if (closed.elevated) inc.lastElevatedMinute = closed.minute;
+      if (closed.elevated || sliceElevated.has(closed.minute)) inc.lastElevatedMinute = closed.minute;
       inc.peakPerMin = Math.max(inc.peakPerMin, closed.count);
       if (closed.minute - inc.lastElevatedMinute >= this.params.detector.quietMinutes) {
         inc.status = 'resolved';
         inc.resolvedAtMs = (inc.lastElevatedMinute + 1) * MINUTE_MS;
-        st.detector.suppressLearning = false;
+        this.setLearning(st, true);
         resolved = true;
       }
     }
@@ -165,7 +174,7 @@ export class CorrelatorCore {
     let st = this.services.get(service);
     if (!st) {
       if (this.services.size >= this.params.maxServices) return undefined;
-      st = { service, detector: new ReportDetector(this.params.detector), clockMs: -Infinity };
+      st = { service, detector: new ReportDetector(this.params.detector), slices: new Map(), clockMs: -Infinity };
       this.services.set(service, st);
     }
     return st;
@@ -198,6 +207,19 @@ export class CorrelatorCore {
     this.advance(st, ts, out);
     const alarm = st.detector.add(ts);
     if (alarm) this.onAlarm(r.service, st, alarm, out);
+    for (const key of [r.region ? `region:${r.region}` : '', r.problem ? `problem:${r.problem}` : '']) {
+      if (!key) continue;
+      let slice = st.slices.get(key);
+      if (!slice) {
+        if (st.slices.size >= this.params.maxSlicesPerService) continue;
+        slice = new ReportDetector(this.params.detector);
+        slice.suppressLearning = st.detector.suppressLearning;
+        st.slices.set(key, slice);
+      }
+      slice.advanceTo(Math.floor(ts / MINUTE_MS));
+      const sliceAlarm = slice.add(ts);
+      if (sliceAlarm) this.onAlarm(r.service, st, sliceAlarm, out);
+    }
   }
 
   private onAlarm(service: string, st: ServiceState, alarm: Alarm, out: Incident[]): void {
@@ -209,7 +231,7 @@ export class CorrelatorCore {
       inc.status = 'open';
       inc.resolvedAtMs = null;
       inc.lastElevatedMinute = minute;
-      st.detector.suppressLearning = true;
+      this.setLearning(st, false);
       this.publishIfChanged(st, inc, out);
       return;
     }
@@ -229,8 +251,14 @@ export class CorrelatorCore {
       updatedAtMs: alarm.detectedAtMs,
     };
     st.incident = fresh;
-    st.detector.suppressLearning = true;
+    this.setLearning(st, false);
     this.publishIfChanged(st, fresh, out);
+  }
+
+  /** Minutes inside an incident are kept out of the learned history of the service and its slices. */
+  private setLearning(st: ServiceState, learn: boolean): void {
+    st.detector.suppressLearning = !learn;
+    for (const slice of st.slices.values()) slice.suppressLearning = !learn;
   }
 
   /**

@@ -64,6 +64,8 @@ export interface MinuteClosed {
   baseline: number;
   /** Whether the minute is still clearly above baseline (for keeping an incident open). */
   elevated: boolean;
+  /** Reports in the sliding window ending with this minute. */
+  windowCount: number;
 }
 
 function median(xs: number[]): number {
@@ -75,12 +77,12 @@ function median(xs: number[]): number {
 export class ReportDetector {
   private readonly ring: number;
   private readonly counts: Int32Array;
-  private readonly tags: Float64Array;
+  private readonly tags: Int32Array;
   /** Per 15-minute bucket sums of the robust (clipped) history. */
   private readonly buckets: Float64Array;
-  private readonly bucketTags: Float64Array;
-  private readonly expectedRing: Float64Array;
-  private readonly robustRing: Float64Array;
+  private readonly bucketTags: Int32Array;
+  private readonly expectedRing: Float32Array;
+  private readonly robustRing: Float32Array;
 
   private firstMinute = -1;
   /** The open minute (counts still arriving); everything before it is closed. */
@@ -110,12 +112,13 @@ export class ReportDetector {
     this.s = slotsOf(p, slotMinutes);
     this.ring = (p.seasonDays + 1) * this.s.day;
     this.counts = new Int32Array(this.ring);
-    this.tags = new Float64Array(this.ring).fill(-1);
-    this.expectedRing = new Float64Array(this.ring);
-    this.robustRing = new Float64Array(this.ring);
+    // Slot indexes fit 32 bits for thousands of years; 4-byte floats keep a detector near 190 KB.
+    this.tags = new Int32Array(this.ring).fill(-1);
+    this.expectedRing = new Float32Array(this.ring);
+    this.robustRing = new Float32Array(this.ring);
     const nb = Math.ceil(this.ring / this.s.agg);
     this.buckets = new Float64Array(nb);
-    this.bucketTags = new Float64Array(nb).fill(-1);
+    this.bucketTags = new Int32Array(nb).fill(-1);
   }
 
   /** The baseline (expected reports per minute) of the open minute. */
@@ -283,6 +286,6 @@ export class ReportDetector {
         this.levelExpected -= this.expectedRing[oi]!;
       }
     }
-    return { minute, count, baseline: mu, elevated };
+    return { minute, count, baseline: mu, elevated, windowCount: xs };
   }
 }

@@ -49,6 +49,11 @@ export interface CorrelatorParams {
   hints: HintParams;
   /** Upper bound on tracked services (reports for unknown ids included), against hostile input. */
   maxServices: number;
+  /**
+   * Region and problem slices detected on their own per service (a regional outage can hide in a
+   * big service's total); at most this many per service.
+   */
+  maxSlicesPerService: number;
 }
 
 export const defaultParams: CorrelatorParams = {
@@ -75,4 +80,5 @@ export const defaultParams: CorrelatorParams = {
     evidenceLeadMinutes: 30,
   },
   maxServices: 10_000,
+  maxSlicesPerService: 24,
 };
