@@ -18,7 +18,9 @@ export function upperTail(x: number, mu: number, phi: number): number {
   return Math.max(0, 1 - nbinomCdf(x - 1, r, p));
 }
 
-const cache = new Map<string, number>();
+/** Thresholds by alpha, then phi, then the mu grid point (numeric keys: this runs per minute per slice). */
+const cache = new Map<number, Map<number, Map<number, number>>>();
+let cached = 0;
 
 /**
  * The smallest count whose upper tail is below `alpha`: counts at or above it are significant.
@@ -26,8 +28,11 @@ const cache = new Map<string, number>();
  */
 export function threshold(mu: number, phi: number, alpha: number): number {
   const muKey = Math.round(Math.log(mu) * 200);
-  const key = `${muKey}|${phi}|${alpha}`;
-  const hit = cache.get(key);
+  let byPhi = cache.get(alpha);
+  if (!byPhi) cache.set(alpha, (byPhi = new Map()));
+  let byMu = byPhi.get(phi);
+  if (!byMu) byPhi.set(phi, (byMu = new Map()));
+  const hit = byMu.get(muKey);
   if (hit !== undefined) return hit;
   const m = Math.exp(muKey / 200);
   const sd = Math.sqrt(m + phi * m * m);
@@ -39,8 +44,11 @@ export function threshold(mu: number, phi: number, alpha: number): number {
     if (upperTail(mid, m, phi) < alpha) hi = mid;
     else lo = mid;
   }
-  if (cache.size > 100_000) cache.clear();
-  cache.set(key, hi);
+  if (++cached > 200_000) {
+    cache.clear();
+    cached = 0;
+  }
+  byMu.set(muKey, hi);
   return hi;
 }
 

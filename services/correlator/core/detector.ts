@@ -99,6 +99,11 @@ export class ReportDetector {
   private tSlowMu = 0;
   private ready = false;
   private lastDays = 0;
+  private seasonBucket = -1;
+  private seasonalMedian = -1;
+  private thresholdKey = NaN;
+  private tElevated1 = Infinity;
+  private tElevatedSlow = Infinity;
 
   /** True while an incident holds: its minutes are kept out of the learned history. */
   suppressLearning = false;
@@ -214,37 +219,49 @@ export class ReportDetector {
     }
     const p = this.p;
     const history = minute - this.firstMinute;
-    const seasonal: number[] = [];
     const { agg, seasonHalfAggs: half } = this.s;
     const b = Math.floor(minute / agg);
-    for (let d = 1; d <= p.seasonDays; d++) {
-      const centre = b - Math.round((d * this.s.day) / agg);
-      if ((centre - half) * agg < this.firstMinute) break;
-      let sum = 0;
-      let n = 0;
-      for (let k = centre - half; k < centre + half; k++) {
-        const j = k % this.buckets.length;
-        if (this.bucketTags[j] === k) sum += this.buckets[j]!;
-        n++;
+    // The seasonal profile only changes with its aggregation bucket: compute it once per bucket.
+    if (b !== this.seasonBucket) {
+      this.seasonBucket = b;
+      const seasonal: number[] = [];
+      for (let d = 1; d <= p.seasonDays; d++) {
+        const centre = b - Math.round((d * this.s.day) / agg);
+        if ((centre - half) * agg < this.firstMinute) break;
+        let sum = 0;
+        let n = 0;
+        for (let k = centre - half; k < centre + half; k++) {
+          const j = k % this.buckets.length;
+          if (this.bucketTags[j] === k) sum += this.buckets[j]!;
+          n++;
+        }
+        seasonal.push(sum / (n * agg));
       }
-      seasonal.push(sum / (n * agg));
+      this.lastDays = seasonal.length;
+      this.seasonalMedian = seasonal.length > 0 ? median(seasonal) : -1;
     }
-    this.lastDays = seasonal.length;
     let mu: number;
-    if (seasonal.length > 0) {
+    if (this.seasonalMedian >= 0) {
       // Rescale the profile by today's level, shrunk towards 1 by a prior of 30 expected reports.
       const level = (this.levelActual + 30) / (this.levelExpected + 30);
-      mu = median(seasonal) * Math.min(2, Math.max(0.5, level));
+      mu = this.seasonalMedian * Math.min(2, Math.max(0.5, level));
     } else {
       const n = Math.min(history, this.s.level);
       mu = n > 0 ? this.levelActual / n : 0;
     }
     this.mu = Math.max(mu, p.minBaselinePerMin);
-    const phi = p.phi + p.phiPerMissingDay * Math.max(0, p.seasonDays - seasonal.length);
+    const phi = p.phi + p.phiPerMissingDay * Math.max(0, p.seasonDays - this.lastDays);
     this.ready = history >= this.s.minHistory;
-    this.t1 = Math.max(p.minCount, threshold(this.mu, phi, p.alpha));
+    // Thresholds depend on mu only through its 0.5 % grid: reuse them while it stays put.
+    const key = Math.round(Math.log(this.mu) * 200) * 100 + this.lastDays;
+    if (key !== this.thresholdKey) {
+      this.thresholdKey = key;
+      this.t1 = Math.max(p.minCount, threshold(this.mu, phi, p.alpha));
+      this.tSlow = Math.max(p.minCount, threshold(this.mu * this.s.slow, phi, p.alpha));
+      this.tElevated1 = threshold(this.mu, phi, p.alphaElevated);
+      this.tElevatedSlow = threshold(this.mu * this.s.slow, phi, p.alphaElevated);
+    }
     this.tSlowMu = this.mu * this.s.slow;
-    this.tSlow = Math.max(p.minCount, threshold(this.tSlowMu, phi, p.alpha));
     this.expectedRing[i] = this.mu;
   }
 
@@ -263,7 +280,8 @@ export class ReportDetector {
     this.cusum = next;
 
     const xs = this.windowSum(minute, this.s.slow);
-    const elevated = count >= threshold(mu, phi, p.alphaElevated) || xs >= threshold(mu * this.s.slow, phi, p.alphaElevated);
+    // The minute being closed is the one last opened, so its elevated thresholds are at hand.
+    const elevated = count >= this.tElevated1 || xs >= this.tElevatedSlow;
 
     const robust = this.suppressLearning ? Math.min(count, mu) : Math.min(count, mu + 3 * sd);
     this.robustRing[i] = robust;
