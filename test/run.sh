@@ -24,9 +24,10 @@ fi
 
 # A real Kafka broker (jars from Maven Central, cached in .cache/kafka) for the Kafka suites.
 # With CI=true a broker that does not come up fails the run; elsewhere those suites say why and skip.
-if out=$(node --import tsx test/kafka/broker.ts start); then
+state=".cache/kafka/running-$$.json"
+if out=$(node --import tsx test/kafka/broker.ts start "$state"); then
   export TEST_KAFKA_BROKERS="${out#KAFKA_BROKERS=}"
-  trap 'node --import tsx test/kafka/broker.ts stop' EXIT
+  trap 'node --import tsx test/kafka/broker.ts stop "$state"' EXIT
   echo "Kafka broker on $TEST_KAFKA_BROKERS"
 elif [ "${CI:-}" = "true" ]; then
   echo "the Kafka broker did not start (CI=true: failing the run)" >&2

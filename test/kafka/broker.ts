@@ -3,8 +3,10 @@
  * from Maven Central (test/kafka/pom.xml, cached in .cache/kafka), KRaft storage formatted in a
  * fresh directory, one broker+controller on free 127.0.0.1 ports, started on the machine's Java.
  *
- *   node --import tsx test/kafka/broker.ts start   # prints KAFKA_BROKERS=127.0.0.1:PORT, leaves it running
- *   node --import tsx test/kafka/broker.ts stop    # stops the one `start` left running
+ *   node --import tsx test/kafka/broker.ts start [state.json]   # prints KAFKA_BROKERS=127.0.0.1:PORT, leaves it running
+ *   node --import tsx test/kafka/broker.ts stop [state.json]    # stops the one that start left running
+ *
+ * The state file (default .cache/kafka/running.json) lets several runs keep their brokers apart.
  *
  * Settings that matter (see the README): topics keep records forever by default
  * (`log.retention.ms=-1`) so replayed 2020 event times are not deleted by time retention, and
@@ -14,7 +16,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 
@@ -22,7 +24,6 @@ export const KAFKA_VERSION = '3.9.1';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CACHE = join(ROOT, '.cache/kafka');
 const JARS = join(CACHE, `jars-${KAFKA_VERSION}`);
-const STATE = join(CACHE, 'running.json');
 
 export interface Broker {
   brokers: string[];
@@ -178,8 +179,10 @@ export async function startBroker(opts: { timeoutMs?: number; log?: (s: string) 
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const cmd = process.argv[2];
+  const STATE = process.argv[3] ?? join(CACHE, 'running.json');
   if (cmd === 'start') {
     const b = await startBroker({ log: (s) => process.stderr.write(`${s}\n`) });
+    mkdirSync(dirname(STATE), { recursive: true });
     writeFileSync(STATE, JSON.stringify({ pid: b.pid, dir: b.dir, brokers: b.brokers }));
     process.stdout.write(`KAFKA_BROKERS=${b.brokers.join(',')}\n`);
     process.exit(0);

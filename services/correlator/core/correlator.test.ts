@@ -268,6 +268,21 @@ describe('root-cause hints', () => {
     assert.ok(inc.hints.every((h) => !h.certSha256 || h.confidence < 0.5));
   });
 
+  it('a chronically flaky check counts for less than one that only now fails', () => {
+    const probes = (flaky: boolean, target: string): CorrelatorEvent[] => {
+      const out: CorrelatorEvent[] = [];
+      for (let m = -300; m < 20; m++) {
+        const failing = m >= 0 || (flaky && m % 4 === 0);
+        for (const region of ['eu', 'us']) out.push(probe('teams', target, OUTAGE + m * MIN, region, failing ? { code: 'ETIMEDOUT' } : undefined));
+      }
+      return out;
+    };
+    const steady = final(probes(false, 'https://teams.example.com/')).hints.find((h) => h.kind === 'probe_failure')!;
+    const flaky = final(probes(true, 'https://teams.example.com/')).hints.find((h) => h.kind === 'probe_failure')!;
+    assert.ok(flaky.confidence < steady.confidence, `${flaky.confidence} vs ${steady.confidence}`);
+    assert.ok((flaky.evidence as { factors: { factor: string }[] }).factors.some((f) => /usually fails/.test(f.factor)));
+  });
+
   it('a spike without any evidence gets no certificate blame', () => {
     const inc = final([]);
     assert.ok(inc.hints.every((h) => !h.certSha256));

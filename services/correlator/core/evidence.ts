@@ -111,6 +111,8 @@ export interface ProbeEpisode {
   httpStatus?: number;
   leafSha256?: string;
   chainSha256?: string[];
+  /** The series' usual failure rate before this episode (a chronically flaky check counts less). */
+  usualFailureRate: number;
 }
 
 interface ProbeSeries {
@@ -121,7 +123,13 @@ interface ProbeSeries {
   chainSha256?: string[];
   open?: ProbeEpisode;
   closed: ProbeEpisode[];
+  /** Failure rate over roughly the last hundred checks (exponentially weighted). */
+  failureRate: number;
+  checks: number;
 }
+
+/** Weight of one check in the usual failure rate (about the last hundred checks). */
+const RATE_WEIGHT = 0.01;
 
 const EPISODE_MEMORY_MS = 86_400_000;
 
@@ -138,13 +146,16 @@ export class ProbeTracker {
     const ts = Date.parse(p.ts);
     let s = this.series.get(key);
     if (!s) {
-      s = { service: p.service, target: p.target, lastMs: ts, closed: [] };
+      s = { service: p.service, target: p.target, lastMs: ts, closed: [], failureRate: 0, checks: 0 };
       this.series.set(key, s);
     }
     if (ts < s.lastMs) return; // a late result does not rewrite the sequence
     s.lastMs = ts;
     if (p.tls?.leafSha256) s.leafSha256 = p.tls.leafSha256;
     if (p.tls?.chainSha256) s.chainSha256 = p.tls.chainSha256;
+    const usual = s.checks >= 20 ? s.failureRate : 0;
+    s.failureRate += RATE_WEIGHT * ((p.ok ? 0 : 1) - s.failureRate);
+    s.checks++;
     if (p.ok) {
       if (s.open) {
         s.open.untilMs = ts;
@@ -156,7 +167,7 @@ export class ProbeTracker {
     }
     const code = p.error?.code ?? (p.httpStatus ? `HTTP_${p.httpStatus}` : 'UNKNOWN');
     if (!s.open) {
-      s.open = { service: p.service, target: p.target, region: p.region ?? '', sinceMs: ts, failures: 0, code, cls: classifyProbeError(code, p.httpStatus) };
+      s.open = { service: p.service, target: p.target, region: p.region ?? '', sinceMs: ts, failures: 0, code, cls: classifyProbeError(code, p.httpStatus), usualFailureRate: usual };
     }
     const e = s.open;
     e.failures++;

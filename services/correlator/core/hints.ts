@@ -363,12 +363,15 @@ function probeHints(ctx: HintContext, scopes: Scope[], service: string, onsetMs:
       const regions = new Set(streaks.map((s) => s.region)).size;
       const longest = Math.max(...streaks.map((s) => s.failures));
       const atOnset = since >= onsetMs - lead && since <= onsetMs + 15 * MIN;
+      const usual = Math.max(...streaks.map((s) => s.usualFailureRate));
       const factors = [
         { factor: 'prior', llr: -1 },
         ...(regions >= 2 ? [{ factor: `${regions} regions`, llr: 1 }] : []),
         ...(longest >= 3 ? [{ factor: `${longest} checks in a row`, llr: 1 }] : []),
         ...(atOnset ? [{ factor: 'started at the onset', llr: 1.5 }] : []),
         ...(cls === 'tls' ? [{ factor: 'certificate-class error', llr: 1 }] : []),
+        // A check that fails often anyway says little when it fails again.
+        ...(usual >= 0.1 ? [{ factor: `this check usually fails ${Math.round(usual * 100)} % of the time`, llr: -1.5 }] : []),
         ...(scope.hops > 0 ? [{ factor: `${scope.hops} dependency hop(s) away`, llr: LLR.perHop * scope.hops }] : []),
       ];
       const logOdds = factors.reduce((s, f) => s + f.llr, 0);
