@@ -244,7 +244,8 @@ export class CorrelatorCore {
       resolvedAtMs: null,
       lastElevatedMinute: minute,
       peakPerMin: alarm.count,
-      baselinePerMin: alarm.baselinePerMin,
+      // The service's baseline, even when a region or problem slice raised the alarm (peaks are service-wide too).
+      baselinePerMin: st.detector.baseline,
       hints: [],
       revision: 0,
       signature: '',
