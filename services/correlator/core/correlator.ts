@@ -77,7 +77,7 @@ export class CorrelatorCore {
   readonly dropped = { duplicateId: 0, repeatReporter: 0, tooManyServices: 0 };
 
   constructor(
-    private readonly catalog: Catalog,
+    catalog: Catalog,
     private readonly params: CorrelatorParams = defaultParams,
   ) {
     this.hintCtx = {

@@ -96,7 +96,6 @@ export class ReportDetector {
   private mu = 0;
   private t1 = Infinity;
   private tSlow = Infinity;
-  private tSlowMu = 0;
   private ready = false;
   private lastDays = 0;
   private seasonBucket = -1;
@@ -196,8 +195,12 @@ export class ReportDetector {
   scoreOpen(): number {
     if (!this.ready) return 0;
     const x = this.countAt(this.current);
-    const phi = this.p.phi + this.p.phiPerMissingDay * Math.max(0, this.p.seasonDays - this.lastDays);
-    return x <= 0 ? 0 : 1 - upperTail(x, this.mu, phi);
+    return x <= 0 ? 0 : 1 - upperTail(x, this.mu, this.phiNow());
+  }
+
+  /** The model's dispersion: wider while fewer days of seasonal history back the baseline. */
+  private phiNow(): number {
+    return this.p.phi + this.p.phiPerMissingDay * Math.max(0, this.p.seasonDays - this.lastDays);
   }
 
   /** Days of seasonal history behind the current baseline (0 on a cold start). */
@@ -250,7 +253,7 @@ export class ReportDetector {
       mu = n > 0 ? this.levelActual / n : 0;
     }
     this.mu = Math.max(mu, p.minBaselinePerMin);
-    const phi = p.phi + p.phiPerMissingDay * Math.max(0, p.seasonDays - this.lastDays);
+    const phi = this.phiNow();
     this.ready = history >= this.s.minHistory;
     // Thresholds depend on mu only through its 0.5 % grid: reuse them while it stays put.
     const key = Math.round(Math.log(this.mu) * 200) * 100 + this.lastDays;
@@ -261,18 +264,15 @@ export class ReportDetector {
       this.tElevated1 = threshold(this.mu, phi, p.alphaElevated);
       this.tElevatedSlow = threshold(this.mu * this.s.slow, phi, p.alphaElevated);
     }
-    this.tSlowMu = this.mu * this.s.slow;
     this.expectedRing[i] = this.mu;
   }
 
   /** Closes a minute: updates the CUSUM, the robust history and the level. */
   private close(minute: number): MinuteClosed {
-    const p = this.p;
     const i = minute % this.ring;
     const count = this.countAt(minute);
     const mu = this.expectedRing[i]! || this.mu;
-    const phi = p.phi + p.phiPerMissingDay * Math.max(0, p.seasonDays - this.lastDays);
-    const sd = sdOf(mu, phi);
+    const sd = sdOf(mu, this.phiNow());
 
     const z = (count - mu) / sd;
     const next = Math.max(0, this.cusum + z - 1);
