@@ -102,6 +102,11 @@ export function dependencyPaths(catalog: Catalog, id: string): Map<string, strin
   return paths;
 }
 
+/** Every host name of a service: its `hosts` and the hosts of its endpoints (wildcards kept). */
+export function serviceHosts(svc: CatalogService): string[] {
+  return [...new Set([...(svc.hosts ?? []), ...endpointsOf(svc).map((e) => hostOf(e.url)).filter((h): h is string => !!h)])];
+}
+
 /** `*.example.com` matches one label (`a.example.com`), as in TLS; other names match exactly. */
 export function hostMatches(pattern: string, host: string): boolean {
   const p = pattern.toLowerCase();

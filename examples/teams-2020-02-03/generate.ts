@@ -155,10 +155,7 @@ writeFileSync(join(certDir, 'example-ca-bundle.pem'), root.pem + tls.pem);
 const served = (i: Issued, target: string, service: string, issuer: Issued): CertObservation[] =>
   chainObservations({
     result: { id: `seed-${service}`, ts: '2020-02-03T10:00:00.000Z', probe: `https-${service}`, service, target, ok: true, durationMs: 120 },
-    chain: [i, issuer].map((c) => {
-      const { subjectKeyId: _ski, authorityKeyId: _aki, ...facts } = factsOf(c.cert);
-      return c === i ? { ...facts, issuerSha256: sha(issuer) } : facts;
-    }),
+    chain: [i, issuer].map((c) => ({ ...factsOf(c.cert), ...(c === i ? { issuerSha256: sha(issuer) } : {}) })),
   }).slice(0, 1);
 const observations = [
   ...served(certs.teams, 'https://teams.microsoft.com/', 'teams', tls),

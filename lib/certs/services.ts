@@ -5,7 +5,57 @@
  * to every leaf under it).
  */
 import type { CertObservation } from '../../schemas/contracts.ts';
-import { endpointsOf, hostMatches, hostOf, type Catalog } from '../catalog.ts';
+import { hostMatches, hostOf, serviceHosts, type Catalog } from '../catalog.ts';
+
+/** What a certificate is known by, from one observation or from all of them together. */
+export interface BindingInput {
+  sha256: string;
+  names: Iterable<string>;
+  dnsNames: readonly string[];
+  places: Iterable<{ source: string; service?: string; endpoint?: string; host?: string }>;
+}
+
+/** The side of a service that bindings look at. */
+export interface BindingTarget {
+  id: string;
+  certificates?: readonly { name: string; sha256?: string }[];
+  hosts: readonly string[];
+}
+
+export interface Binding {
+  /** Declared in the catalog, named by an observation, or served at the service's endpoint. */
+  inUse: boolean;
+  how: string[];
+}
+
+/**
+ * How a certificate is bound to a service, if at all. In use beats a match of its SAN names
+ * alone, which may be a stale copy; the correlator and the inventory both decide with this.
+ */
+export function bindingOf(c: BindingInput, t: BindingTarget): Binding | undefined {
+  const names = new Set(c.names);
+  const how: string[] = [];
+  let inUse = false;
+  for (const b of t.certificates ?? []) {
+    if ((b.sha256 && b.sha256 === c.sha256) || (!b.sha256 && names.has(b.name))) {
+      how.push(`catalog binds "${b.name}"`);
+      inUse = true;
+    }
+  }
+  for (const p of c.places) {
+    if (p.service === t.id) {
+      how.push(`${p.source} observation names ${t.id}${p.endpoint ? ` at ${p.endpoint}` : ''}`);
+      inUse = true;
+    } else if (p.source === 'probe' && p.host && t.hosts.some((h) => hostMatches(h, p.host!))) {
+      how.push(`served at ${p.endpoint}`);
+      inUse = true;
+    }
+  }
+  if (!inUse && c.dnsNames.some((n) => t.hosts.some((h) => hostMatches(n, h) || hostMatches(h, n)))) {
+    how.push(`its names (${c.dnsNames.slice(0, 3).join(', ')}) match ${t.id}`);
+  }
+  return how.length > 0 ? { inUse, how: [...new Set(how)] } : undefined;
+}
 
 export interface ServiceLink {
   service: string;
@@ -13,7 +63,7 @@ export interface ServiceLink {
 }
 
 export function serviceLinks(catalog: Catalog, all: readonly CertObservation[]): Map<string, ServiceLink[]> {
-  const hostsOf = new Map(catalog.services.map((s) => [s.id, [...(s.hosts ?? []), ...endpointsOf(s).map((e) => hostOf(e.url)).filter((h): h is string => !!h)]]));
+  const targets = catalog.services.map((s) => ({ id: s.id, certificates: s.certificates ?? [], hosts: serviceHosts(s) }));
   const direct = new Map<string, ServiceLink[]>();
   const add = (sha: string, link: ServiceLink) => {
     const list = direct.get(sha) ?? [];
@@ -21,16 +71,14 @@ export function serviceLinks(catalog: Catalog, all: readonly CertObservation[]):
     direct.set(sha, list);
   };
   for (const o of all) {
-    for (const svc of catalog.services) {
-      for (const b of svc.certificates ?? []) {
-        if ((b.sha256 && b.sha256 === o.sha256) || (!b.sha256 && b.name === o.name)) add(o.sha256, { service: svc.id, how: 'catalog binding' });
-      }
-      const hosts = hostsOf.get(svc.id)!;
-      if (o.service === svc.id) add(o.sha256, { service: svc.id, how: `${o.source} observation` });
-      const at = o.endpoint ? hostOf(o.endpoint) : undefined;
-      if (at && o.source === 'probe' && hosts.some((h) => hostMatches(h, at))) add(o.sha256, { service: svc.id, how: `served at ${o.endpoint}` });
-      if (o.dnsNames.some((n) => hosts.some((h) => hostMatches(n, h) || hostMatches(h, n)))) add(o.sha256, { service: svc.id, how: 'SAN match' });
-    }
+    const host = o.endpoint ? hostOf(o.endpoint) : undefined;
+    const cert = {
+      sha256: o.sha256,
+      names: o.name ? [o.name] : [],
+      dnsNames: o.dnsNames,
+      places: [{ source: o.source, ...(o.service ? { service: o.service } : {}), ...(o.endpoint ? { endpoint: o.endpoint } : {}), ...(host ? { host } : {}) }],
+    };
+    for (const t of targets) for (const how of bindingOf(cert, t)?.how ?? []) add(o.sha256, { service: t.id, how });
   }
   // CAs inherit from the leaves (and sub-CAs) they issued.
   const links = new Map(direct);

@@ -34,12 +34,18 @@ export function sha256Hex(der: ArrayBuffer | Uint8Array): string {
   return createHash('sha256').update(der instanceof Uint8Array ? der : new Uint8Array(der)).digest('hex');
 }
 
-export function factsOf(cert: x509.X509Certificate): CertFacts & { subjectKeyId?: string; authorityKeyId?: string } {
+/** The subject and authority key identifiers, which link a certificate to its issuer. */
+export function keyIdsOf(cert: x509.X509Certificate): { subjectKeyId?: string; authorityKeyId?: string } {
+  const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+  const aki = cert.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId;
+  return { ...(ski ? { subjectKeyId: ski } : {}), ...(aki ? { authorityKeyId: aki } : {}) };
+}
+
+/** The fields of a CertObservation that the certificate itself carries. */
+export function factsOf(cert: x509.X509Certificate): CertFacts {
   const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
   const dnsNames = san ? san.names.items.filter((n) => n.type === 'dns').map((n) => n.value) : [];
   const bc = cert.getExtension(x509.BasicConstraintsExtension);
-  const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
-  const aki = cert.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId;
   return {
     sha256: sha256Hex(cert.rawData),
     subject: cert.subject,
@@ -49,8 +55,6 @@ export function factsOf(cert: x509.X509Certificate): CertFacts & { subjectKeyId?
     notAfter: cert.notAfter.toISOString(),
     dnsNames,
     isCA: bc?.ca ?? false,
-    ...(ski ? { subjectKeyId: ski } : {}),
-    ...(aki ? { authorityKeyId: aki } : {}),
   };
 }
 
@@ -139,8 +143,7 @@ function pushDer(der: Uint8Array, line: number, certs: ParsedCert[], errors: Par
   }
   try {
     const cert = new x509.X509Certificate(der);
-    const { subjectKeyId, authorityKeyId, ...facts } = factsOf(cert);
-    certs.push({ cert, facts, line, ...(subjectKeyId ? { subjectKeyId } : {}), ...(authorityKeyId ? { authorityKeyId } : {}) });
+    certs.push({ cert, facts: factsOf(cert), line, ...keyIdsOf(cert) });
   } catch (err) {
     errors.push({ line, message: `not a valid X.509 certificate: ${(err as Error).message.split('\n')[0]}` });
   }

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { DeadLetterReason } from '../../schemas/contracts.ts';
 import { certKey, topics, type TopicId } from '../../schemas/topics.ts';
 import type { Bus, OutgoingMessage, TopicBatch } from '../bus/bus.ts';
 import { deadLetter, publishDeadLetters } from '../bus/dead-letters.ts';
@@ -74,7 +75,7 @@ export async function feedScenario(opts: FeedOptions): Promise<FeedResult> {
 
   let certsScanned = false;
   let lastTsMs = -Infinity;
-  for await (const chunk of readScenario(dir, { onError: (e) => onError(e, true), ...(opts.onBytes ? { onBytes: opts.onBytes } : {}) })) {
+  for await (const chunk of readScenario(dir, { onError: (e) => onError(e, e.raw !== undefined), ...(opts.onBytes ? { onBytes: opts.onBytes } : {}) })) {
     if (!certsScanned) {
       certsScanned = true;
       await publishCertFiles(chunk[0]!.value.ts);
@@ -93,7 +94,8 @@ export async function feedScenario(opts: FeedOptions): Promise<FeedResult> {
     if (dead.length > 0) {
       await flush();
       const letters = dead.splice(0).map((d) =>
-        deadLetter({ topic: topics[d.topic ?? 'dlq'].name, value: d.raw ?? '', source: `${d.file}:${d.line}` }, d.reason === 'unreadable' || d.reason === 'bad_certificate' ? 'malformed_json' : d.reason, d.detail, Date.now()),
+        // Only lines go to dlq.v1 (a line error's reason is a dead-letter reason); files stay put.
+        deadLetter({ topic: topics[d.topic ?? 'dlq'].name, value: d.raw!, source: `${d.file}:${d.line}` }, d.reason as DeadLetterReason, d.detail, Date.now()),
       );
       await publishDeadLetters(bus, letters, metrics);
     }

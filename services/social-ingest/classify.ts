@@ -7,8 +7,7 @@
  * language about it, and not when the service's word is used in another sense ("zoom in",
  * "slack off", "both teams played", "the outlook for 2025") or the post says it works again.
  */
-import type { Catalog, CatalogService } from '../../lib/catalog.ts';
-import { endpointsOf, hostOf } from '../../lib/catalog.ts';
+import { serviceHosts, type Catalog, type CatalogService } from '../../lib/catalog.ts';
 
 export type PostKind = 'complaint' | 'status' | 'other';
 
@@ -48,7 +47,7 @@ function matchers(catalog: Catalog): Matcher[] {
   return catalog.services.map((s) => {
     const names = [s.name, ...(s.keywords ?? [])];
     const compact = s.name.toLowerCase().replace(/[^a-z0-9]/g, '');
-    const hosts = [...(s.hosts ?? []), ...endpointsOf(s).map((e) => hostOf(e.url) ?? '')].filter((h) => h && !h.startsWith('*'));
+    const hosts = serviceHosts(s).filter((h) => !h.startsWith('*'));
     const words = shortWords(s);
     const strong = [
       ...names.filter((n) => n.includes(' ') || n.startsWith('#')).map(phrase),

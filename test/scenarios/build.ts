@@ -230,10 +230,7 @@ async function build(): Promise<void> {
     const observations: CertObservation[] = (c.served ?? []).flatMap((s) =>
       chainObservations({
         result: { id: `seed-${s.service}`, ts: at('08:00'), probe: `https-${s.service}`, service: s.service, target: s.url, ok: true, durationMs: 100 },
-        chain: s.chain.map((x, j) => {
-          const { subjectKeyId: _a, authorityKeyId: _b, ...facts } = factsOf(x.cert);
-          return s.chain[j + 1] ? { ...facts, issuerSha256: sha(s.chain[j + 1]!) } : facts;
-        }),
+        chain: s.chain.map((x, j) => ({ ...factsOf(x.cert), ...(s.chain[j + 1] ? { issuerSha256: sha(s.chain[j + 1]!) } : {}) })),
       }),
     );
     if (observations.length > 0) writeFileSync(join(dir, 'certs.ndjson'), observations.map((o) => JSON.stringify(o)).join('\n') + '\n');

@@ -11,7 +11,8 @@
  * likely they are to be where the cause lies, and shrinks when a certificate cause explains them.
  */
 import type { Hint, HintKind } from '../../../schemas/contracts.ts';
-import { dependencyPaths, endpointsOf, hostMatches, hostOf, type Catalog, type CatalogService } from '../../../lib/catalog.ts';
+import { dependencyPaths, hostMatches, serviceHosts, type Catalog, type CatalogService } from '../../../lib/catalog.ts';
+import { bindingOf as bindingOfCert, type Binding } from '../../../lib/certs/services.ts';
 import { CertTable, type CertInfo, type PostInfo, type PostLog, type ProbeClass, type ProbeEpisode, type ProbeTracker } from './evidence.ts';
 import type { HintParams } from './params.ts';
 
@@ -89,8 +90,7 @@ export function fmtDuration(ms: number): string {
 
 function scopesOf(ctx: HintContext, service: string): Scope[] {
   const byId = new Map(ctx.catalog.services.map((s) => [s.id, s]));
-  const hostsOf = (svc: CatalogService | undefined) =>
-    svc ? [...(svc.hosts ?? []), ...endpointsOf(svc).map((e) => hostOf(e.url)).filter((h): h is string => !!h)] : [];
+  const hostsOf = (svc: CatalogService | undefined) => (svc ? serviceHosts(svc) : []);
   const own = byId.get(service);
   const scopes: Scope[] = [{ service: own, id: service, path: [service], hops: 0, hosts: hostsOf(own) }];
   for (const [dep, path] of dependencyPaths(ctx.catalog, service)) {
@@ -100,34 +100,10 @@ function scopesOf(ctx: HintContext, service: string): Scope[] {
   return scopes;
 }
 
-interface Binding {
-  inUse: boolean;
-  how: string[];
-}
+/** A scope as the shared binding rules see it. */
+const targetOf = (scope: Scope) => ({ id: scope.id, certificates: scope.service?.certificates ?? [], hosts: scope.hosts });
 
-function bindingOf(c: CertInfo, scope: Scope): Binding | undefined {
-  const how: string[] = [];
-  let inUse = false;
-  for (const b of scope.service?.certificates ?? []) {
-    if ((b.sha256 && b.sha256 === c.sha256) || (!b.sha256 && c.names.has(b.name))) {
-      how.push(`catalog binds "${b.name}"`);
-      inUse = true;
-    }
-  }
-  for (const p of c.places.values()) {
-    if (p.service === scope.id) {
-      how.push(`${p.source} observation names ${scope.id}${p.endpoint ? ` at ${p.endpoint}` : ''}`);
-      inUse = true;
-    } else if (p.source === 'probe' && p.host && scope.hosts.some((h) => hostMatches(h, p.host!))) {
-      how.push(`served at ${p.endpoint}`);
-      inUse = true;
-    }
-  }
-  if (!inUse && c.dnsNames.some((n) => scope.hosts.some((h) => hostMatches(n, h) || hostMatches(h, n)))) {
-    how.push(`its names (${c.dnsNames.slice(0, 3).join(', ')}) match ${scope.id}`);
-  }
-  return how.length > 0 ? { inUse, how: [...new Set(how)] } : undefined;
-}
+const bindingOf = (c: CertInfo, scope: Scope): Binding | undefined => bindingOfCert({ ...c, places: c.places.values() }, targetOf(scope));
 
 /** A CA is bound through the leaves it issued and through chains the service's probes saw. */
 function chainBindingOf(ca: CertInfo, scope: Scope, ctx: HintContext): Binding | undefined {

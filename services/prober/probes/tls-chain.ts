@@ -24,7 +24,7 @@ function presentedChain(socket: TLSSocket): CertFacts[] {
   const seen = new Set<string>();
   let c: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
   while (c && c.raw && out.length < 16) {
-    const facts = stripIds(factsOf(new x509.X509Certificate(c.raw)));
+    const facts = factsOf(new x509.X509Certificate(c.raw));
     if (seen.has(facts.sha256)) break;
     seen.add(facts.sha256);
     out.push(facts);
@@ -34,10 +34,6 @@ function presentedChain(socket: TLSSocket): CertFacts[] {
   return out;
 }
 
-function stripIds(f: ReturnType<typeof factsOf>): CertFacts {
-  const { subjectKeyId: _s, authorityKeyId: _a, ...facts } = f;
-  return facts;
-}
 
 const cn = (dn: string) => /CN=([^,]+)/.exec(dn)?.[1] ?? dn;
 
