@@ -38,6 +38,17 @@ export const Env = Type.Object({
   GRAFANA_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Grafana base URL for annotations' })),
   GRAFANA_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'Grafana service account token' })),
   GRAFANA_DASHBOARD_UID: Type.Optional(Type.String({ minLength: 1, description: 'dashboard the annotations belong to (default: organisation-wide)' })),
+  API_PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'port of `outage serve` (status page, query API, report API, /metrics) and of the standalone query API' }),
+  API_HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'address `outage serve` and the query API listen on (0.0.0.0 for every interface)' }),
+  API_READ_TOKENS: Type.Optional(Type.String({ minLength: 1, description: 'comma-separated bearer tokens allowed to read the query API (separate from REPORT_API_TOKENS)' })),
+  API_ANONYMOUS_READ: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'true', description: 'let anyone read the query API and the status page without a token' }),
+  API_RATE_PER_MIN: Type.Integer({ default: 1200, minimum: 1, description: 'query API requests per minute per client' }),
+  NOTIFY_WEBHOOK_URLS: Type.Optional(Type.String({ minLength: 1, description: 'comma-separated URLs that receive signed JSON notifications' })),
+  NOTIFY_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'HMAC-SHA256 secret of the webhook signatures' })),
+  NOTIFY_SLACK_WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Slack incoming-webhook URL' })),
+  NOTIFY_PAGERDUTY_ROUTING_KEY: Type.Optional(Type.String({ minLength: 1, description: 'PagerDuty Events API v2 routing (integration) key' })),
+  NOTIFY_PAGERDUTY_URL: Type.String({ default: 'https://events.pagerduty.com/v2/enqueue', pattern: '^https?://', description: 'PagerDuty Events API v2 endpoint' }),
+  NOTIFY_MIN_CONFIDENCE: Type.Number({ default: 0, minimum: 0, maximum: 1, description: 'notify only incidents whose first hint has at least this confidence (0: every incident)' }),
   PORT: Type.Integer({ default: 9464, minimum: 0, maximum: 65535, description: 'HTTP port for /metrics, /healthz, /readyz' }),
 });
 export type Env = Static<typeof Env>;
@@ -53,7 +64,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
   const raw: Record<string, unknown> = {};
   for (const [key, schema] of Object.entries(Env.properties)) {
     const v = env[key];
-    if (v !== undefined && v !== '') raw[key] = schema.type === 'integer' ? (/^\d+$/.test(v) ? Number(v) : v) : v;
+    if (v !== undefined && v !== '') raw[key] = schema.type === 'integer' ? (/^\d+$/.test(v) ? Number(v) : v) : schema.type === 'number' ? (/^\d+(\.\d+)?$/.test(v) ? Number(v) : v) : v;
     else if ('default' in schema) raw[key] = schema.default;
   }
   if (!validate(raw)) {

@@ -22,6 +22,30 @@ if ! command -v docker-compose >/dev/null 2>&1; then
   fi
 fi
 
+# Debian's Chromium for the browser tests (driven by playwright-core; no browser download).
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "installing chromium (apt-get)…"
+  (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1)) \
+    || echo "could not install chromium"
+fi
+if [ ! -x /usr/bin/chromium ] && [ "${CI:-}" = "true" ]; then
+  echo "chromium is not installed (CI=true: failing the run)" >&2
+  exit 1
+fi
+
+# Python tools from PyPI in a virtualenv of their own (.cache/pytools): schemathesis checks the
+# query API against its OpenAPI document.
+if [ ! -x .cache/pytools/bin/schemathesis ]; then
+  echo "installing schemathesis (pip, .cache/pytools)…"
+  (python3 -m venv .cache/pytools && .cache/pytools/bin/pip install -q schemathesis==4.32.5) || echo "could not install schemathesis"
+fi
+if [ -x .cache/pytools/bin/schemathesis ]; then
+  export SCHEMATHESIS="$PWD/.cache/pytools/bin/schemathesis"
+elif [ "${CI:-}" = "true" ]; then
+  echo "schemathesis is not installed (CI=true: failing the run)" >&2
+  exit 1
+fi
+
 # A real Kafka broker (jars from Maven Central, cached in .cache/kafka) for the Kafka suites.
 # With CI=true a broker that does not come up fails the run; elsewhere those suites say why and skip.
 state=".cache/kafka/running-$$.json"
