@@ -56,6 +56,11 @@ export class MemoryBus implements Bus {
     for (const b of batches) await this.publish(b.topic, b.messages);
   }
 
+  /** Why a consumer group stopped, if one did (readiness reports it). */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
   /** Resolves once the slowest group is at most `highWater` messages behind. */
   async backpressure(): Promise<void> {
     while (this.lag() > this.highWater && !this.failure) await this.progress();

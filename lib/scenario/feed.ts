@@ -21,6 +21,11 @@ export interface FeedOptions {
   onBytes?: (bytes: number) => void;
   /** Messages per publish call. */
   batchSize?: number;
+  /**
+   * Paced feeding (`serve --replay --speed N`): milliseconds to wait before an event of this
+   * event time may go out; what is waiting is published first, so earlier events are never held.
+   */
+  pace?: (tsMs: number) => number;
 }
 
 export interface FeedResult {
@@ -81,6 +86,11 @@ export async function feedScenario(opts: FeedOptions): Promise<FeedResult> {
       await publishCertFiles(chunk[0]!.value.ts);
     }
     for (const e of chunk) {
+      const wait = opts.pace?.(e.tsMs) ?? 0;
+      if (wait > 0) {
+        await flush();
+        await new Promise((r) => setTimeout(r, wait));
+      }
       if (waiting >= batchSize) await flush();
       if (e.topic !== pendingTopic) {
         endRun();

@@ -5,8 +5,8 @@
  * connection (`chdb/connection`, data directory on disk); production passes `CLICKHOUSE_URL`.
  * chDB binds one data directory per process, so the embedded store must be opened once and shared.
  */
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 
@@ -66,6 +66,25 @@ class ClickHouseStore implements Store {
   }
 }
 
+const OWNER_FILE = 'outage-owner.json';
+
+/** chDB lets one process at a time open a directory: name the one that has it, when we know. */
+function holderOf(dir: string): string {
+  try {
+    const o = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as { pid: number; command: string; since: string };
+    let alive = true;
+    try {
+      process.kill(o.pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (alive) return `it is held by process ${o.pid} (${o.command}) since ${o.since}: stop it, use another OUTAGE_DATA_DIR, or ask that process (outage serve answers on its API)`;
+  } catch {
+    // no owner file: an older process or another program
+  }
+  return 'chDB lets one process at a time open a directory; is another process using it?';
+}
+
 /**
  * Opens the store.
  *
@@ -81,9 +100,10 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     try {
       connection = createChdbConnection({ path: dir });
     } catch (err) {
-      throw new Error(`cannot open the chDB data directory ${dir}: ${(err as Error).message}` +
-        ' (chDB lets one process at a time open a directory; is another outage process using it?)', { cause: err });
+      throw new Error(`cannot open the chDB data directory ${dir}: ${(err as Error).message} (${holderOf(dir)})`, { cause: err });
     }
+    // Who holds the directory, for the next process that finds it locked.
+    writeFileSync(join(dir, OWNER_FILE), JSON.stringify({ pid: process.pid, command: process.argv.slice(1).join(' '), since: new Date().toISOString() }));
     // The connection hook is marked experimental in @clickhouse/client's types.
     const client = createClient({ connection } as Parameters<typeof createClient>[0]);
     const store = new ClickHouseStore('chdb', dir, client);
