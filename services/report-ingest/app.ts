@@ -12,13 +12,14 @@
  * salted hash of client address and token) so that the correlator counts one reporter once per
  * service and window while every raw submission is still kept.
  */
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { UserReport } from '../../schemas/contracts.ts';
 import { check } from '../../schemas/decode.ts';
 import { topics } from '../../schemas/topics.ts';
+import { bearerToken, tokenMatches } from '../../lib/bearer-tokens.ts';
 import type { Bus } from '../../lib/bus/bus.ts';
 import type { Catalog } from '../../lib/catalog.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -75,18 +76,6 @@ class RecentIds {
   }
 }
 
-function tokenMatches(given: string, tokens: string[]): string | undefined {
-  const g = Buffer.from(given);
-  let match: string | undefined;
-  // Compare against every token, always, so timing says nothing about which one (or whether) matched.
-  for (const t of tokens) {
-    const b = Buffer.from(t);
-    const same = b.length === g.length && timingSafeEqual(b, g);
-    if (same) match = t;
-  }
-  return match;
-}
-
 export function createReportApp(o: ReportApiOptions): express.Express {
   const now = o.now ?? Date.now;
   const known = new Set(o.catalog.services.map((s) => s.id));
@@ -103,8 +92,8 @@ export function createReportApp(o: ReportApiOptions): express.Express {
   app.use('/api/v1/reports', (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization');
     if (header) {
-      const m = /^Bearer\s+(\S+)$/i.exec(header);
-      const token = m ? tokenMatches(m[1]!, o.tokens) : undefined;
+      const given = bearerToken(header);
+      const token = given ? tokenMatches(given, o.tokens) : undefined;
       if (!token) return next(new HttpError(401, 'unauthorized', 'the bearer token is not valid'));
       res.locals.client = { kind: 'token', key: `token:${createHmac('sha256', o.salt).update(token).digest('hex').slice(0, 12)}` };
     } else if (o.allowAnonymous) {
