@@ -61,7 +61,7 @@ export const topics = {
     partitions: 3,
     compacted: false,
     producers: ['correlator'],
-    consumers: ['sink'],
+    consumers: ['sink', 'notifier'],
   },
   dlq: {
     name: 'dlq.v1',
