@@ -230,7 +230,7 @@ function errorBox(err, what = 'data') {
     { class: 'error', role: 'alert' },
     h('strong', null, e.unreachable ? 'The status API is unreachable.' : `Could not load ${what}.`),
     ' ',
-    e.message,
+    e.message.replace(/[^.!?]$/, '$&.'),
     e.unreachable ? ` Retrying every ${RETRY_MS / 1000} s.` : '',
   );
 }
@@ -277,9 +277,14 @@ async function renderOverview(seq) {
 
   const view = h('div', { class: 'view overview', 'data-view': 'overview' });
   if (unreachable) {
+    // Nothing answered: say so once instead of in every section.
     view.append(errorBox(/** @type {PromiseRejectedResult} */ (services).reason, 'the services'));
+    document.title = 'Service status (unreachable)';
+    main.replaceChildren(view);
     scheduleRetry();
-  } else if (results.some((r) => r.status === 'rejected' && r.reason instanceof ApiError && r.reason.unreachable)) {
+    return;
+  }
+  if (results.some((r) => r.status === 'rejected' && r.reason instanceof ApiError && r.reason.unreachable)) {
     scheduleRetry();
   }
 
@@ -304,7 +309,7 @@ async function renderOverview(seq) {
  */
 function section(id, title, result, render) {
   const body = result.status === 'fulfilled' ? render(result.value) : errorBox(result.reason, title.toLowerCase());
-  return h('section', { class: `panel ${id}`, id: `section-${id}`, 'aria-labelledby': `h-${id}` }, h('h2', { id: `h-${id}` }, title), body);
+  return h('section', { class: `panel panel-${id}`, id: `section-${id}`, 'aria-labelledby': `h-${id}` }, h('h2', { id: `h-${id}` }, title), body);
 }
 
 /** @param {any[] | null} items */
@@ -959,7 +964,7 @@ function connect() {
   es.addEventListener('error', () => {
     if (es.readyState === EventSource.CLOSED) {
       // The browser gave up (an HTTP error or a wrong content type): try again ourselves.
-      setLive('off', `live updates lost, retrying in ${Math.round(backoff / 1000)} s`);
+      setLive('off', 'live updates lost, retrying…');
       es.close();
       if (source === es) source = null;
       setTimeout(connect, backoff);
