@@ -307,6 +307,25 @@ describe('notifications', () => {
     assert.equal(await metric(metrics, 'outage_notification_queue_depth', { receiver: 'webhook-0' }), 0);
   });
 
+  it('stop() gives the queues a grace period, then aborts what hangs and drops what waits', async () => {
+    const hung = await new LocalReceiver(200, 'hang').start();
+    const slack = await new LocalReceiver().start();
+    const { bus, notifier, metrics } = await start({ webhook: hung, slack });
+    const [opened, , changed, resolved] = lifecycle();
+    await publish(bus, opened!, changed!, resolved!);
+    await bus.drain();
+    await waitFor('the first request to hang', () => hung.requests.length === 1);
+
+    // The default 10 s request timeout would outlast the grace period: stop() does not wait for it.
+    await within('stop() with a hung receiver', notifier.stop({ graceMs: 200 }), 5_000);
+    assert.equal(slack.accepted.length, 3, 'the healthy receiver got everything within the grace period');
+    const outcome = (o: string) => metric(metrics, 'outage_notifications_total', { receiver: 'webhook-0', outcome: o });
+    assert.equal(await outcome('failed'), 1, 'the request in flight was aborted');
+    assert.equal(await outcome('dropped'), 2);
+    assert.equal(hung.requests.length, 1, 'an aborted request is not retried');
+    assert.equal(notifier.notifyWarnings([]), 0);
+  });
+
   it('a 400 is a refusal: logged and counted as failed, not retried, and the next event still goes out', async () => {
     const pagerduty = await new LocalReceiver(202).start();
     pagerduty.plan = [400];
