@@ -53,6 +53,8 @@ export type Verdict = 'accepted' | 'retriable' | 'refused';
  * What an answer means, as one table: 2xx accepted (PagerDuty answers 202, Slack 200); 429 and
  * 5xx may pass later; any other status will not (a bad request, a revoked key, a redirect, which
  * is not followed because a POST would become a GET).
+ *
+ * @example classifyStatus(202) // 'accepted'; classifyStatus(429) // 'retriable'; classifyStatus(400) // 'refused'
  */
 export function classifyStatus(status: number): Verdict {
   if (status >= 200 && status < 300) return 'accepted';
@@ -133,6 +135,8 @@ export function createDelivery(receivers: readonly Receiver[], d: DeliveryDeps):
     idleWaiters = [];
     for (const resolve of w) resolve();
   };
+  // Every receiver's depth series exists from the start, at 0.
+  for (const lane of lanes) depth(lane);
   const drop = (lane: Lane, n: Notification, why: string) => {
     d.metrics.outcome(lane.receiver.id, n.type, 'dropped');
     d.logger.warn({ receiver: lane.receiver.id, type: n.type, key: n.idempotencyKey, queueSize }, why);

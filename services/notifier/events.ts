@@ -56,7 +56,11 @@ export function warningKey(w: Pick<ExpiryWarning, 'sha256' | 'level'>): string {
   return `warning:${w.sha256}:${w.level}`;
 }
 
-/** Whether the first hint changed in a way a responder must hear about. */
+/**
+ * Whether the first hint changed in a way a responder must hear about.
+ *
+ * @example firstHintChanged({ ...h, confidence: 0.97 }, { ...h, confidence: 0.6 }) // false: still the likely cause
+ */
 export function firstHintChanged(before: Hint | undefined, after: Hint | undefined): boolean {
   if (!before || !after) return before !== after;
   return (

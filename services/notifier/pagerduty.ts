@@ -42,6 +42,7 @@ const WARNING_SEVERITY = {
 /** PagerDuty's limit on `payload.summary`. */
 const SUMMARY_MAX = 1024;
 
+/** @example incidentSeverity(incidentLedByExpiredCertAt97Percent) // 'critical' */
 export function incidentSeverity(inc: Incident): Severity {
   const top = inc.hints[0];
   return top && top.confidence >= LIKELY_CAUSE && CERTIFICATE_KINDS.has(top.kind) ? 'critical' : 'error';

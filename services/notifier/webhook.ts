@@ -15,7 +15,11 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Notification } from './events.ts';
 import type { Receiver } from './receivers.ts';
 
-/** The `x-outage-signature` value of `body` sent at `timestampS`. */
+/**
+ * The `x-outage-signature` value of `body` sent at `timestampS`.
+ *
+ * @example signature(secret, 1580737501, '{"type":"incident.opened",…}') // 'v1=5f0c…'
+ */
 export function signature(secret: string, timestampS: number | string, body: string | Uint8Array): string {
   return `v1=${createHmac('sha256', secret).update(`${timestampS}.`).update(body).digest('hex')}`;
 }
