@@ -36,7 +36,7 @@ export interface ExpiryWarning {
   blastRadius: string[];
   endpoints: string[];
   /** A newer certificate for the same names in the inventory, and whether an endpoint serves it. */
-  renewal?: { sha256: string; notAfter: string; deployed: boolean };
+  renewal?: Renewal;
 }
 
 const DAY = 86_400_000;
@@ -50,15 +50,60 @@ function levelOf(daysLeft: number): WarningLevel {
 }
 
 /**
+ * What a certificate is called: its label in the inventory, else its subject CN, else the start of
+ * its fingerprint.
+ *
+ * @example certName({ name: undefined, subject: 'CN=shop.example.com, O=Shop', sha256: '758a…' }) // 'shop.example.com'
+ */
+export function certName(o: Pick<CertObservation, 'name' | 'subject' | 'sha256'>): string {
+  return o.name ?? /CN=([^,]+)/.exec(o.subject)?.[1] ?? o.sha256.slice(0, 12);
+}
+
+/**
+ * Every service hit when `services` fail: the services themselves and every service that depends
+ * on one of them through `dependsOn`, transitively; sorted.
+ *
+ * @example blastRadius(catalog, ['m365-auth']) // ['m365-auth', 'outlook', 'sharepoint', 'teams']
+ */
+export function blastRadius(catalog: Catalog, services: readonly string[]): string[] {
+  const blast = new Set(services);
+  for (const s of catalog.services) if (services.some((x) => dependencyPaths(catalog, s.id).has(x))) blast.add(s.id);
+  return [...blast].sort();
+}
+
+/** A newer certificate for the same names, and whether an endpoint serves it. */
+export interface Renewal {
+  sha256: string;
+  notAfter: string;
+  /** Deployment is only visible where the prober looks: true when a probe saw it served. */
+  deployed: boolean;
+}
+
+/**
+ * The newest certificate in the inventory for the same names (SAN or subject) and of the same
+ * kind (CA or not) that expires later than `cert`, if any.
+ *
+ * @example renewalOf(oldLeaf, observations) // { sha256: 'fe2f…', notAfter: '2021-…Z', deployed: true }
+ */
+export function renewalOf(cert: CertObservation, all: readonly CertObservation[]): Renewal | undefined {
+  const names = (o: CertObservation) => new Set([...o.dnsNames, o.subject]);
+  const own = names(cert);
+  const notAfter = Date.parse(cert.notAfter);
+  const newer = all
+    .filter((x) => x.sha256 !== cert.sha256 && x.isCA === cert.isCA && Date.parse(x.notAfter) > notAfter && [...names(x)].some((n) => own.has(n)))
+    .sort((a, b) => Date.parse(b.notAfter) - Date.parse(a.notAfter))[0];
+  if (!newer) return undefined;
+  return { sha256: newer.sha256, notAfter: newer.notAfter, deployed: all.some((x) => x.sha256 === newer.sha256 && x.source === 'probe') };
+}
+
+/**
  * @example expiryWarnings(observations, catalog, Date.parse('2020-02-04T00:00:00Z'))
  */
 export function expiryWarnings(all: readonly CertObservation[], catalog: Catalog, nowMs: number, policy = defaultWarningPolicy): ExpiryWarning[] {
   const links = serviceLinks(catalog, all);
   const bySha = new Map<string, CertObservation[]>();
   for (const o of all) bySha.set(o.sha256, [...(bySha.get(o.sha256) ?? []), o]);
-  const dependents = (service: string) => catalog.services.filter((s) => dependencyPaths(catalog, s.id).has(service)).map((s) => s.id);
   const served = (sha: string) => (bySha.get(sha) ?? []).some((o) => o.source === 'probe');
-  const names = (o: CertObservation) => new Set([...o.dnsNames, o.subject]);
 
   const out: ExpiryWarning[] = [];
   for (const [sha, obs] of bySha) {
@@ -82,14 +127,11 @@ export function expiryWarnings(all: readonly CertObservation[], catalog: Catalog
     else if (!overridden && share < policy.lifetimeShare) reason = `${Math.round(share * 100)} % of its lifetime left`;
     if (!reason) continue;
     // An expired certificate nothing uses is still listed (never silent), at the end.
-    const newer = all
-      .filter((x) => x.sha256 !== sha && x.isCA === o.isCA && Date.parse(x.notAfter) > notAfter && [...names(x)].some((n) => names(o).has(n)))
-      .sort((a, b) => Date.parse(b.notAfter) - Date.parse(a.notAfter))[0];
-    const blast = new Set(services);
-    for (const s of services) for (const d of dependents(s)) blast.add(d);
+    const renewal = renewalOf(o, all);
+    const blast = blastRadius(catalog, services);
     out.push({
       sha256: sha,
-      name: o.name ?? /CN=([^,]+)/.exec(o.subject)?.[1] ?? sha.slice(0, 12),
+      name: certName(o),
       subject: o.subject,
       notAfter: o.notAfter,
       daysLeft: Math.round(daysLeft * 10) / 10,
@@ -97,16 +139,16 @@ export function expiryWarnings(all: readonly CertObservation[], catalog: Catalog
       reason: [
         reason,
         services.length > 0 ? `serves ${services.join(', ')}` : 'bound to no service',
-        ...(blast.size > services.length ? [`blast radius ${[...blast].sort().join(', ')}`] : []),
+        ...(blast.length > services.length ? [`blast radius ${blast.join(', ')}`] : []),
         // "Not deployed" only makes sense where deployment is visible: at endpoints the prober sees.
-        ...(newer
-          ? [served(newer.sha256) ? `its renewal ${newer.sha256.slice(0, 12)}… is served (a leftover copy?)` : served(sha) ? `a renewal ${newer.sha256.slice(0, 12)}… exists but is not deployed` : `a newer certificate ${newer.sha256.slice(0, 12)}… exists`]
+        ...(renewal
+          ? [renewal.deployed ? `its renewal ${renewal.sha256.slice(0, 12)}… is served (a leftover copy?)` : served(sha) ? `a renewal ${renewal.sha256.slice(0, 12)}… exists but is not deployed` : `a newer certificate ${renewal.sha256.slice(0, 12)}… exists`]
           : []),
       ].join('; '),
       services,
-      blastRadius: [...blast].sort(),
+      blastRadius: blast,
       endpoints: [...new Set(obs.map((x) => x.endpoint ?? x.source))],
-      ...(newer ? { renewal: { sha256: newer.sha256, notAfter: newer.notAfter, deployed: served(newer.sha256) } } : {}),
+      ...(renewal ? { renewal } : {}),
     });
   }
   const rank = { expired: 0, critical: 1, high: 2, warning: 3, notice: 4 };

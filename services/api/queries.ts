@@ -1,0 +1,250 @@
+/**
+ * The query API's SQL, one function per question, against the `Store` port. Every value goes in
+ * as a bound query parameter (`{name:Type}`); the only SQL assembled at run time is the choice
+ * among fixed filter clauses. Incidents, observations, warnings and dead letters are read with
+ * `FINAL` (ReplacingMergeTree keeps the latest row per key only after a merge).
+ */
+import type { Static } from '@sinclair/typebox';
+import type { DeadLetterCounts, IncidentRevision, IncidentSummary, ProbeStatus, Warning } from '../../schemas/api.ts';
+import type { CertObservation, Hint, HintKind } from '../../schemas/contracts.ts';
+import { observationOf } from '../../lib/store/rows.ts';
+import type { Store } from '../../lib/store/store.ts';
+import type { Cursor } from './params.ts';
+import { isoOf, isoOrNull, msOf } from './time.ts';
+
+type Raw = Record<string, unknown>;
+
+const SUMMARY_COLUMNS = `id, revision, service, status, started_at, detected_at, resolved_at,
+  peak_per_min, baseline_per_min, top_hint_kind, top_hint_confidence, top_hint_summary`;
+
+function summaryOf(r: Raw): IncidentSummary {
+  return {
+    id: String(r.id),
+    service: String(r.service),
+    status: r.status === 'open' ? 'open' : 'resolved',
+    revision: Number(r.revision),
+    startedAt: isoOf(r.started_at),
+    detectedAt: isoOf(r.detected_at),
+    resolvedAt: isoOrNull(r.resolved_at),
+    peakPerMin: Number(r.peak_per_min),
+    baselinePerMin: Number(r.baseline_per_min),
+    topHint: r.top_hint_kind ? { kind: r.top_hint_kind as HintKind, confidence: Number(r.top_hint_confidence), summary: String(r.top_hint_summary) } : null,
+  };
+}
+
+export interface IncidentFilter {
+  service?: string | undefined;
+  status?: 'open' | 'resolved' | undefined;
+  hint?: HintKind | undefined;
+  /** Bounds of startedAt: from inclusive, to exclusive (epoch ms). */
+  fromMs?: number | undefined;
+  toMs?: number | undefined;
+}
+
+/**
+ * One page of incidents, newest onset first (startedAt desc, id desc), after `cursor`.
+ *
+ * @example
+ * const { items, next } = await listIncidents(store, { service: 'teams' }, 50);
+ * if (next) await listIncidents(store, { service: 'teams' }, 50, next);
+ */
+export async function listIncidents(store: Store, f: IncidentFilter, limit: number, cursor?: Cursor): Promise<{ items: IncidentSummary[]; next: Cursor | null }> {
+  const where: string[] = [];
+  if (f.service !== undefined) where.push('service = {service:String}');
+  if (f.status !== undefined) where.push('status = {status:String}');
+  if (f.hint !== undefined) where.push('top_hint_kind = {hint:String}');
+  if (f.fromMs !== undefined) where.push("started_at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')");
+  if (f.toMs !== undefined) where.push("started_at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')");
+  if (cursor) where.push("(started_at, id) < (fromUnixTimestamp64Milli({cursorMs:Int64}, 'UTC'), {cursorId:String})");
+  const rows = await store.query<Raw>(
+    `SELECT ${SUMMARY_COLUMNS} FROM incidents FINAL
+     ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY started_at DESC, id DESC
+     LIMIT {limit:UInt32}`,
+    { service: f.service, status: f.status, hint: f.hint, from: f.fromMs, to: f.toMs, cursorMs: cursor?.ms, cursorId: cursor?.id, limit: limit + 1 },
+  );
+  // One row more than asked tells whether another page exists.
+  const items = rows.slice(0, limit).map(summaryOf);
+  const last = items[items.length - 1];
+  return { items, next: rows.length > limit && last ? { ms: Date.parse(last.startedAt), id: last.id } : null };
+}
+
+/** Open incidents and those resolved in [sinceMs, untilMs], newest onset first (for the services' state). */
+export async function currentIncidents(store: Store, sinceMs: number, untilMs: number): Promise<IncidentSummary[]> {
+  const rows = await store.query<Raw>(
+    `SELECT ${SUMMARY_COLUMNS} FROM incidents FINAL
+     WHERE status = 'open'
+        OR (resolved_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND resolved_at <= fromUnixTimestamp64Milli({until:Int64}, 'UTC'))
+     ORDER BY started_at DESC, id DESC
+     LIMIT 10000`,
+    { since: sinceMs, until: untilMs },
+  );
+  return rows.map(summaryOf);
+}
+
+/** One incident's current state with its hints, or undefined. */
+export async function getIncident(store: Store, id: string): Promise<(IncidentSummary & { hints: Hint[] }) | undefined> {
+  const rows = await store.query<Raw>(`SELECT ${SUMMARY_COLUMNS}, hints FROM incidents FINAL WHERE id = {id:String} LIMIT 1`, { id });
+  const r = rows[0];
+  if (!r) return undefined;
+  return { ...summaryOf(r), hints: JSON.parse(String(r.hints)) as Hint[] };
+}
+
+/** Every state change of an incident, oldest first (the annotations rows the sink writes). */
+export async function incidentRevisions(store: Store, id: string): Promise<Static<typeof IncidentRevision>[]> {
+  const rows = await store.query<Raw>(
+    `SELECT revision, event, time, title, text FROM annotations FINAL WHERE incident_id = {id:String} ORDER BY revision, time LIMIT 100000`,
+    { id },
+  );
+  return rows.map((r) => ({ revision: Number(r.revision), event: r.event as Static<typeof IncidentRevision>['event'], at: isoOf(r.time), title: String(r.title), summary: String(r.text) }));
+}
+
+/**
+ * Probe results per service × target × region in [fromMs, toMs): the last check, counts, error
+ * codes (most frequent first) and the median duration. `services` undefined: every service.
+ */
+export async function probeStatuses(store: Store, services: readonly string[] | undefined, fromMs: number, toMs: number): Promise<ProbeStatus[]> {
+  const rows = await store.query<Raw>(
+    `SELECT service, target, region,
+       max(ts) AS last_at,
+       argMax(ok, ts) AS last_ok,
+       argMax(error_code, ts) AS last_error,
+       count() AS checks,
+       countIf(NOT ok) AS failures,
+       sumMapIf([error_code], [toUInt64(1)], error_code != '') AS codes,
+       quantileExact(0.5)(duration_ms) AS p50
+     FROM probe_results FINAL
+     WHERE ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+       ${services ? 'AND service IN {services:Array(String)}' : ''}
+     GROUP BY service, target, region
+     ORDER BY service, target, region
+     LIMIT 10000`,
+    { from: fromMs, to: toMs, services },
+  );
+  return rows.map((r) => {
+    const [codes, counts] = r.codes as [string[], (string | number)[]];
+    const lastOk = Boolean(r.last_ok);
+    const p50 = Number(r.p50);
+    return {
+      service: String(r.service),
+      target: String(r.target),
+      region: String(r.region),
+      lastAt: isoOf(r.last_at),
+      lastOk,
+      lastErrorCode: lastOk || !r.last_error ? null : String(r.last_error),
+      checks: Number(r.checks),
+      failures: Number(r.failures),
+      errorCodes: codes.map((code, i) => ({ code, count: Number(counts[i]) })).sort((a, b) => b.count - a.count || a.code.localeCompare(b.code)),
+      p50Ms: Number.isFinite(p50) ? Math.round(p50 * 10) / 10 : null,
+    };
+  });
+}
+
+/** Dead letters by source topic and reason, the largest count first. */
+export async function deadLetterCounts(store: Store): Promise<Static<typeof DeadLetterCounts>> {
+  const rows = await store.query<Raw>(
+    `SELECT topic, reason, count() AS n, max(ts) AS last_at FROM dead_letters FINAL GROUP BY topic, reason ORDER BY n DESC, topic, reason LIMIT 10000`,
+  );
+  return { items: rows.map((r) => ({ topic: String(r.topic), reason: String(r.reason), count: Number(r.n), lastAt: isoOf(r.last_at) })) };
+}
+
+/**
+ * The stored early warnings, the latest computation per certificate: certificates on services
+ * first, then by level and days left.
+ */
+export async function storedWarnings(store: Store, f: { level?: Warning['level'] | undefined; service?: string | undefined }): Promise<Warning[]> {
+  const where: string[] = [];
+  if (f.level !== undefined) where.push('level = {level:String}');
+  if (f.service !== undefined) where.push('(has(services, {service:String}) OR has(blast_radius, {service:String}))');
+  const rows = await store.query<Raw>(
+    `SELECT computed_at, sha256, name, subject, not_after, days_left, level, reason, services, blast_radius, endpoints, renewal_sha256, renewal_deployed
+     FROM cert_warnings FINAL
+     ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY empty(services), indexOf(['expired', 'critical', 'high', 'warning', 'notice'], level), days_left, sha256
+     LIMIT 10000`,
+    { level: f.level, service: f.service },
+  );
+  return rows.map((r) => ({
+    sha256: String(r.sha256),
+    name: String(r.name),
+    subject: String(r.subject),
+    notAfter: isoOf(r.not_after),
+    daysLeft: Number(r.days_left),
+    level: r.level as Warning['level'],
+    reason: String(r.reason),
+    services: r.services as string[],
+    blastRadius: r.blast_radius as string[],
+    endpoints: r.endpoints as string[],
+    renewal: r.renewal_sha256 ? { sha256: String(r.renewal_sha256), deployed: Boolean(r.renewal_deployed) } : null,
+    computedAt: isoOf(r.computed_at),
+  }));
+}
+
+/** A stored certificate observation with the place it was seen (the compaction key's second half). */
+export type PlacedObservation = CertObservation & { place: string };
+
+/** The certificate inventory: the latest observation per certificate and place. */
+export async function certObservations(store: Store): Promise<PlacedObservation[]> {
+  // Without `pem` and `extra`: nothing here needs them and they are the bulk of the rows.
+  const rows = await store.query<Raw>(
+    `SELECT ts, source, sha256, place, subject, issuer, serial, not_before, not_after, dns_names, is_ca, service, endpoint, name, issuer_sha256
+     FROM cert_observations FINAL`,
+  );
+  return rows.map((r) => ({ ...observationOf(r), place: String(r.place) }));
+}
+
+export interface BucketCount {
+  service: string;
+  /** Days back: 0 is the window itself, d the same window d days earlier. */
+  daysBack: number;
+  /** Bucket index from the window's start. */
+  bucket: number;
+  reports: number;
+}
+
+/**
+ * Distinct reports per service and bucket of `stepS` seconds in [fromS, toS), and the same buckets
+ * 1..`days` days earlier (for seasonal baselines), from the per-minute rollup. Buckets with no
+ * report are absent.
+ *
+ * @example
+ * // the last 15 minutes and the same 15 minutes on each of the 7 days before
+ * await reportBuckets(store, { services: ['teams'], fromS, toS: fromS + 900, stepS: 900, days: 7 });
+ */
+export async function reportBuckets(store: Store, q: { services: readonly string[]; fromS: number; toS: number; stepS: number; days: number }): Promise<BucketCount[]> {
+  const span = q.toS - q.fromS;
+  // Merging the rollup's states is the cost; a window shorter than a day only needs the minutes
+  // at the same time of day, so the others are dropped before the merge.
+  const sameTimeOfDay = span < 86_400 ? "AND positiveModulo(toInt64(toUnixTimestamp(minute)) - {from:Int64}, 86400) < {span:Int64}" : '';
+  const rows = await store.query<Raw>(
+    `SELECT service, d, intDiv(t + d * 86400 - {from:Int64}, {step:Int64}) AS bucket, sum(n) AS reports
+     FROM (
+       SELECT service, toInt64(toUnixTimestamp(minute)) AS t, uniqExactMerge(reports) AS n
+       FROM report_counts_1m
+       WHERE service IN {services:Array(String)}
+         AND minute >= toDateTime({lo:Int64}, 'UTC') AND minute < toDateTime({to:Int64}, 'UTC')
+         ${sameTimeOfDay}
+       GROUP BY service, minute
+     )
+     ARRAY JOIN range(toUInt16({days:UInt16} + 1)) AS d
+     WHERE t + d * 86400 >= {from:Int64} AND t + d * 86400 < {to:Int64}
+     GROUP BY service, d, bucket`,
+    { services: q.services, from: q.fromS, to: q.toS, lo: q.fromS - q.days * 86_400, step: q.stepS, span, days: q.days },
+  );
+  return rows.map((r) => ({ service: String(r.service), daysBack: Number(r.d), bucket: Number(r.bucket), reports: Number(r.reports) }));
+}
+
+/** The first minute with reports, per service (where seasonal history starts). */
+export async function firstReportMinutes(store: Store, services: readonly string[]): Promise<Map<string, number>> {
+  const rows = await store.query<Raw>(
+    `SELECT service, min(minute) AS first FROM report_counts_1m WHERE service IN {services:Array(String)} GROUP BY service`,
+    { services },
+  );
+  return new Map(rows.map((r) => [String(r.service), msOf(r.first)]));
+}
+
+/** Whether the store answers at all (readiness). */
+export async function storeAnswers(store: Store): Promise<boolean> {
+  const rows = await store.query<Raw>('SELECT 1 AS ok');
+  return Number(rows[0]?.ok) === 1;
+}
