@@ -10,11 +10,31 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
-/** ISO-8601 UTC with a `Z`, e.g. `2020-02-03T13:40:00Z` or with milliseconds. */
+const TIMESTAMP_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$';
+
+/**
+ * ISO-8601 UTC with a `Z`, e.g. `2020-02-03T13:40:00Z` or with milliseconds, in 1970–2100: an event
+ * stamped in year 0000 or 2999 is an error (it would move a service's event-time clock, and the
+ * store's `DateTime` columns cannot hold it). `formatMinimum`/`formatMaximum` are compared to the
+ * second; a value outside them is refused as `out_of_range`.
+ */
 export const Timestamp = Type.String({
   format: 'date-time',
-  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?Z$',
-  description: 'ISO-8601 UTC timestamp ending in Z',
+  pattern: TIMESTAMP_PATTERN,
+  formatMinimum: '1970-01-01T00:00:00Z',
+  formatMaximum: '2100-12-31T23:59:59Z',
+  description: 'ISO-8601 UTC timestamp ending in Z, years 1970-2100',
+});
+
+/**
+ * A certificate's validity bound: X.509 times run from 1950 (UTCTime) to 9999 (GeneralizedTime;
+ * `99991231235959Z` means "no well-defined expiry", RFC 5280 §4.1.2.5), so only the start is bounded.
+ */
+export const CertTime = Type.String({
+  format: 'date-time',
+  pattern: TIMESTAMP_PATTERN,
+  formatMinimum: '1950-01-01T00:00:00Z',
+  description: 'ISO-8601 UTC timestamp ending in Z, years 1950-9999 (X.509 validity)',
 });
 
 const Id = Type.String({ minLength: 1, maxLength: 256 });
@@ -86,11 +106,11 @@ export const ProbeResult = Type.Object(
         cipher: Type.Optional(Type.String()),
         leafSha256: Type.Optional(Sha256),
         chainSha256: Type.Optional(Type.Array(Sha256, { maxItems: 16 })),
-        validTo: Type.Optional(Timestamp),
+        validTo: Type.Optional(CertTime),
         /** Extension: the leaf's notBefore. */
-        validFrom: Type.Optional(Timestamp),
+        validFrom: Type.Optional(CertTime),
         /** Extension: the earliest notAfter of any certificate the server presented. */
-        chainValidTo: Type.Optional(Timestamp),
+        chainValidTo: Type.Optional(CertTime),
       }),
     ),
   },
@@ -110,8 +130,8 @@ export const CertObservation = Type.Object(
     subject: Type.String({ maxLength: 4096 }),
     issuer: Type.String({ maxLength: 4096 }),
     serial: Type.String({ maxLength: 256 }),
-    notBefore: Timestamp,
-    notAfter: Timestamp,
+    notBefore: CertTime,
+    notAfter: CertTime,
     dnsNames: Type.Array(Type.String({ maxLength: 512 }), { maxItems: 5000 }),
     isCA: Type.Boolean(),
     service: Type.Optional(ServiceId),
@@ -174,6 +194,22 @@ export const Incident = Type.Object(
 );
 export type Incident = Static<typeof Incident>;
 
+/**
+ * Why a message was refused (a bounded set: it is a metric label):
+ *
+ * - `malformed_json`: not JSON; `not_an_object`: JSON, but not an object;
+ * - `schema_violation`: breaks its contract (a missing field, a wrong type, a bad value);
+ * - `oversized`: longer than the message limit, refused before parsing;
+ * - `too_deep`: nested deeper than the JSON depth limit, refused before parsing;
+ * - `invalid_utf8`: bytes that are not UTF-8, or a `\uD800`-style escape of a lone surrogate
+ *   (neither can be stored without replacing characters);
+ * - `out_of_range`: a timestamp outside its years, or a number literal too large for a double
+ *   (`1e309`, which JSON.parse turns into Infinity).
+ */
+export const DeadLetterReasons = Type.Union(
+  ['malformed_json', 'not_an_object', 'schema_violation', 'oversized', 'too_deep', 'invalid_utf8', 'out_of_range'].map((r) => Type.Literal(r)),
+);
+
 /** What goes to `dlq.v1`: the original bytes and why they were refused. */
 export const DeadLetter = Type.Object(
   {
@@ -182,7 +218,7 @@ export const DeadLetter = Type.Object(
     partition: Type.Optional(Type.Integer()),
     offset: Type.Optional(Type.String()),
     source: Type.Optional(Type.String({ description: 'file:line for replayed input' })),
-    reason: Type.Union(['malformed_json', 'not_an_object', 'schema_violation', 'oversized'].map((r) => Type.Literal(r))),
+    reason: DeadLetterReasons,
     detail: Type.String(),
     /** The original message, base64 so that invalid UTF-8 survives. */
     valueBase64: Type.String(),
