@@ -353,24 +353,20 @@ function servicesGrid(items) {
         sv.name !== sv.id ? h('p', { class: 'service-id muted' }, sv.id) : null,
         h('p', { class: 'service-reason' }, sv.reason),
         h(
-          'dl',
-          { class: 'facts compact' },
-          h('dt', null, 'Reports, last hour'),
-          h('dd', null, String(sv.reportsLastHour)),
-          sv.dependsOn?.length ? [h('dt', null, 'Depends on'), h('dd', null, sv.dependsOn.map(serviceName).join(', '))] : null,
-          sv.worstCertificate
-            ? [
-                h('dt', null, 'Certificate'),
-                h(
-                  'dd',
-                  { class: 'cert-level', 'data-level': sv.worstCertificate.level },
-                  sv.worstCertificate.name,
-                  ' — ',
-                  daysLeftText(sv.worstCertificate.daysLeft),
-                ),
-              ]
-            : null,
+          'p',
+          { class: 'service-stats' },
+          h('span', { class: 'reports-last-hour' }, `${sv.reportsLastHour} report${sv.reportsLastHour === 1 ? '' : 's'} in the last hour`),
+          sv.dependsOn?.length ? [' · depends on ', sv.dependsOn.map(serviceName).join(', ')] : null,
         ),
+        sv.worstCertificate
+          ? h(
+              'p',
+              { class: 'service-cert cert-level', 'data-level': sv.worstCertificate.level },
+              h('span', { class: 'muted' }, 'Certificate '),
+              h('span', { class: 'cert-ref' }, sv.worstCertificate.name),
+              ` ${daysLeftText(sv.worstCertificate.daysLeft)}`,
+            )
+          : null,
         sv.openIncident
           ? h('p', { class: 'service-incident' }, h('a', { href: incidentHref(sv.openIncident.id) }, 'Open incident since ', utc(sv.openIncident.startedAt)))
           : null,
@@ -495,7 +491,7 @@ function renewalText(r) {
   return h(
     'span',
     { class: 'renewal', 'data-deployed': r.deployed ? 'true' : 'false' },
-    r.deployed ? 'deployed' : 'not deployed',
+    h('span', { class: 'renewal-state' }, r.deployed ? 'deployed' : 'not deployed'),
     ' ',
     h('code', { class: 'muted', title: r.sha256 }, `${r.sha256.slice(0, 12)}…`),
     r.notAfter ? [h('br'), 'valid to ', time(r.notAfter)] : null,
@@ -664,23 +660,37 @@ function evidenceValue(v) {
   return h('pre', { class: 'json' }, text);
 }
 
-/** @param {any[]} revisions */
+/**
+ * The revisions, oldest first. A run of updates that say the same thing (a long outage updates
+ * its incident every few minutes) is one row with its range and count.
+ * @param {any[]} revisions
+ */
 function revisionsList(revisions) {
   if (!revisions?.length) return h('p', { class: 'empty' }, 'No revisions recorded.');
-  // Long incidents have many "updated" revisions; show them all, newest last, as the API sends.
+  /** @type {any[][]} */
+  const runs = [];
+  for (const r of revisions) {
+    const last = runs[runs.length - 1];
+    const prev = last?.[last.length - 1];
+    if (prev && r.event === 'updated' && prev.event === 'updated' && r.title === prev.title && r.summary === prev.summary) last.push(r);
+    else runs.push([r]);
+  }
   return h(
     'ol',
     { class: 'timeline' },
-    revisions.map((r) =>
-      h(
+    runs.map((run) => {
+      const r = run[0];
+      const end = run[run.length - 1];
+      const many = run.length > 1;
+      return h(
         'li',
-        { 'data-event': r.event },
-        h('span', { class: 'tl-time' }, time(r.at)),
-        h('span', { class: 'tl-event', 'data-event': r.event }, r.event),
-        h('span', { class: 'tl-rev muted' }, `#${r.revision}`),
+        { 'data-event': r.event, 'data-revisions': run.length },
+        h('span', { class: 'tl-time' }, time(r.at), many ? [h('br'), h('span', { class: 'muted' }, 'to '), time(end.at)] : null),
+        h('span', { class: 'tl-event', 'data-event': r.event }, many ? `${r.event} ×${run.length}` : r.event),
+        h('span', { class: 'tl-rev muted' }, many ? `#${r.revision}–${end.revision}` : `#${r.revision}`),
         h('div', { class: 'tl-body' }, h('p', { class: 'tl-title' }, r.title), r.summary && r.summary !== r.title ? h('p', { class: 'tl-summary muted' }, r.summary) : null),
-      ),
-    ),
+      );
+    }),
   );
 }
 
