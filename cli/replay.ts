@@ -33,6 +33,7 @@ export interface ReplayResult {
   incidents: Incident[];
   inputErrors: InputError[];
   events: FeedResult['events'];
+  lines: FeedResult['lines'];
   warnings: ExpiryWarning[];
   store: { kind: Store['kind']; location: string };
 }
@@ -76,6 +77,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
       incidents: [...latest.values()].sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.service.localeCompare(b.service)),
       inputErrors: fed.inputErrors,
       events: fed.events,
+      lines: fed.lines,
       warnings,
       store: { kind: store.kind, location: store.location },
     };

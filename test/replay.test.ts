@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -108,5 +108,65 @@ describe('outage replay on the bundled Teams example', () => {
       { topic: 'probe.results.v1', reason: 'malformed_json' },
       { topic: 'status.posts.v1', reason: 'schema_violation' },
     ]);
+  });
+});
+
+describe('outage replay on hostile input', () => {
+  const catalog = 'services:\n  - id: teams\n    name: Teams\n';
+  const report = (id: string, ts = '2020-02-03T13:40:00Z', extra = '') => `{"id":"${id}","ts":"${ts}","service":"teams","channel":"web"${extra}}`;
+  const scenario = (name: string, files: Record<string, string | Buffer>) => {
+    const d = join(tmp, name);
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'catalog.yaml'), catalog);
+    for (const [f, body] of Object.entries(files)) writeFileSync(join(d, f), body);
+    return d;
+  };
+  const lines = (...ls: (string | Buffer)[]) => Buffer.concat(ls.flatMap((l) => [Buffer.from(l), Buffer.from('\n')]));
+
+  it('a 10,000-deep line, invalid UTF-8, year 0000 and 1e309 are dead-lettered with their reason; every other line is stored', async () => {
+    const d = scenario('hostile', {
+      'reports.ndjson': lines(
+        report('good-1'),
+        report('deep', '2020-02-03T13:40:01Z', `,"x":${'['.repeat(10_000)}${']'.repeat(10_000)}`),
+        Buffer.concat([Buffer.from(report('latin1', '2020-02-03T13:40:02Z', ',"text":"caf').slice(0, -1)), Buffer.from([0xe9, 0x22, 0x7d])]),
+        report('year-0', '0000-01-01T00:00:00Z'),
+        report('good-2', '2020-02-03T13:41:00Z'),
+      ),
+      'probes.ndjson': lines('{"id":"inf","ts":"2020-02-03T13:40:00Z","probe":"p","service":"teams","target":"https://t/","ok":false,"durationMs":1e309}'),
+    });
+    const data = join(tmp, 'chdb-hostile');
+    const { stderr } = await outage(['replay', d, '--format', 'ndjson', '--data-dir', data]);
+    for (const re of [
+      /reports\.ndjson:2: skipped \(too_deep\): nested deeper than 64 levels/,
+      /reports\.ndjson:3: skipped \(invalid_utf8\): not UTF-8/,
+      /reports\.ndjson:4: skipped \(out_of_range\): UserReport: \/ts must not be before 1970/,
+      /probes\.ndjson:1: skipped \(out_of_range\): \/durationMs: a number too large for a double/,
+    ]) assert.match(stderr, re);
+    const sql = async (q: string) => (await outage(['sql', q, '--data-dir', data])).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(await sql('SELECT id FROM reports FINAL ORDER BY id'), [{ id: 'good-1' }, { id: 'good-2' }]);
+    const dead = await sql('SELECT source, reason, value_base64 FROM dead_letters FINAL ORDER BY source');
+    assert.deepEqual(
+      dead.map((r) => [String(r.source).split('/').pop(), r.reason]),
+      [
+        ['probes.ndjson:1', 'out_of_range'],
+        ['reports.ndjson:2', 'too_deep'],
+        ['reports.ndjson:3', 'invalid_utf8'],
+        ['reports.ndjson:4', 'out_of_range'],
+      ],
+    );
+    // The original bytes, not a lossy decode with U+FFFD.
+    assert.ok(Buffer.from(String(dead[2]!.value_base64), 'base64').includes(Buffer.from([0x63, 0x61, 0x66, 0xe9])));
+  });
+
+  it('a replay whose every line is refused exits non-zero and says so, after naming each line', async () => {
+    const d = scenario('all-bad', { 'reports.ndjson': lines('not json', report('year-0', '0000-01-01T00:00:00Z'), '[1]') });
+    await assert.rejects(outage(['replay', d, '--format', 'ndjson', '--data-dir', join(tmp, 'chdb-all-bad')]), (err: { code?: number; stdout?: string; stderr?: string }) => {
+      assert.equal(err.code, 1);
+      assert.equal(err.stdout, '');
+      assert.match(err.stderr!, /reports\.ndjson:1: skipped \(malformed_json\)/);
+      assert.match(err.stderr!, /reports\.ndjson:3: skipped \(not_an_object\)/);
+      assert.match(err.stderr!, /every input line was refused \(3, listed above\): nothing was replayed/);
+      return true;
+    });
   });
 });

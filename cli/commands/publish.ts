@@ -25,6 +25,10 @@ export function register(program: Command): void {
         process.stdout.write(
           `published ${e.reports} reports, ${e.posts} status posts, ${e.probes} probe results, ${e.certs} certificate observations to ${env.KAFKA_BROKERS} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
         );
+        if (r.lines.accepted === 0 && r.lines.refused > 0) {
+          process.stderr.write(`error: ${dir}: every input line was refused (${r.lines.refused}, listed above): nothing was published\n`);
+          process.exitCode = 1;
+        }
       } finally {
         await bus.close();
       }

@@ -63,5 +63,10 @@ export function register(program: Command): void {
       } else {
         process.stdout.write(`${formatSummary(result, seconds)}\n`);
       }
+      // Every line refused: whatever the summary says, the input was not replayed.
+      if (result.lines.accepted === 0 && result.lines.refused > 0) {
+        process.stderr.write(`error: ${dir}: every input line was refused (${result.lines.refused}, listed above): nothing was replayed\n`);
+        process.exitCode = 1;
+      }
     });
 }

@@ -30,6 +30,8 @@ export interface FeedOptions {
 
 export interface FeedResult {
   events: Record<'reports' | 'posts' | 'probes' | 'certs', number>;
+  /** NDJSON lines published and refused (certificate files not counted). */
+  lines: { accepted: number; refused: number };
   inputErrors: InputError[];
   /** Event time of the last event (ms), or -Infinity for an empty scenario. */
   lastTsMs: number;
@@ -42,10 +44,12 @@ export async function feedScenario(opts: FeedOptions): Promise<FeedResult> {
   const { dir, bus, metrics } = opts;
   const batchSize = opts.batchSize ?? 10_000;
   const events = { reports: 0, posts: 0, probes: 0, certs: 0 };
+  const lines = { accepted: 0, refused: 0 };
   const inputErrors: InputError[] = [];
   const dead: InputError[] = [];
   const onError = (e: InputError, toDlq: boolean) => {
     inputErrors.push(e);
+    if (e.reason !== 'bad_certificate') lines.refused++;
     metrics?.inputErrors.inc({ kind: e.reason });
     opts.onInputError?.(e);
     if (toDlq) dead.push(e);
@@ -98,6 +102,7 @@ export async function feedScenario(opts: FeedOptions): Promise<FeedResult> {
       }
       pending.push({ key: keyOf(e), value: e.line, source: e.source, decoded: e.value });
       waiting++;
+      lines.accepted++;
       if (e.topic === 'reports' || e.topic === 'posts' || e.topic === 'probes' || e.topic === 'certs') events[e.topic]++;
       if (e.tsMs > lastTsMs) lastTsMs = e.tsMs;
     }
@@ -112,5 +117,5 @@ export async function feedScenario(opts: FeedOptions): Promise<FeedResult> {
   }
   await flush();
   if (!certsScanned) await publishCertFiles(new Date(0).toISOString());
-  return { events, inputErrors, lastTsMs };
+  return { events, lines, inputErrors, lastTsMs };
 }

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { generateScenario } from './generate.ts';
-import { readScenario, type InputError, type ScenarioEvent } from './read.ts';
+import { MAX_MESSAGE_BYTES } from '../../schemas/decode.ts';
+import { readScenario, splitLines, type InputError, type ScenarioEvent } from './read.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'outage-read-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,6 +55,61 @@ describe('scenario reader', () => {
     );
     assert.match(errors[1]!.detail, /\/channel must be one of/);
     assert.equal(events[0]!.source, `${join(d, 'reports.ndjson')}:1`);
+  });
+
+  it('hostile lines are refused one by one with their reason; the rest of the file is read', async () => {
+    const d = join(dir, 'hostile');
+    mkdirSync(d);
+    const deep = rep('deep', '2020-02-03T13:41:00Z').replace('}', `,"x":${'['.repeat(10_000)}${']'.repeat(10_000)}}`);
+    const lines: (string | Buffer)[] = [
+      rep('a', '2020-02-03T13:40:00Z'),
+      deep,
+      // Valid JSON once decoded lossily, but its bytes are Latin-1 ("café"), not UTF-8.
+      Buffer.concat([Buffer.from(`${rep('latin1', '2020-02-03T13:41:00Z').slice(0, -1)},"text":"caf`), Buffer.from([0xe9]), Buffer.from('"}')]),
+      rep('year0', '0000-01-01T00:00:00Z'),
+      probe('inf', '2020-02-03T13:41:00Z').replace('"durationMs":1', '"durationMs":1e309'),
+      rep('b', '2020-02-03T13:42:00Z'),
+    ];
+    writeFileSync(join(d, 'reports.ndjson'), Buffer.concat(lines.map((l) => Buffer.concat([Buffer.from(l), Buffer.from('\n')]))));
+    const { events, errors } = await readAll(d);
+    assert.deepEqual(events.map((e) => (e.value as { id: string }).id), ['a', 'b']);
+    assert.deepEqual(
+      errors.map((e) => [e.line, e.reason]),
+      [
+        [2, 'too_deep'],
+        [3, 'invalid_utf8'],
+        [4, 'out_of_range'],
+        [5, 'out_of_range'], // 1e309, refused before its contract is looked at
+      ],
+    );
+    // The original bytes go to the dead-letter topic, not a lossy decode.
+    assert.ok(Buffer.isBuffer(errors[1]!.raw) && (errors[1]!.raw as Buffer).includes(0xe9));
+    assert.match(errors[2]!.detail, /\/ts must not be before 1970/);
+  });
+
+  it('1e309 in a probe is out_of_range, and an unterminated huge line is cut off without holding it whole', async () => {
+    const d = join(dir, 'huge');
+    mkdirSync(d);
+    const big = `{"pad":"${'x'.repeat(MAX_MESSAGE_BYTES + 10)}`; // no closing quote, no newline
+    writeFileSync(join(d, 'probes.ndjson'), `${probe('inf', '2020-02-03T13:41:00Z').replace('"durationMs":1', '"durationMs":1e309')}\n${probe('ok', '2020-02-03T13:42:00Z')}\n${big}`);
+    const { events, errors } = await readAll(d);
+    assert.deepEqual(events.map((e) => (e.value as { id: string }).id), ['ok']);
+    assert.deepEqual(errors.map((e) => [e.line, e.reason]), [
+      [1, 'out_of_range'],
+      [3, 'oversized'],
+    ]);
+    assert.match(errors[0]!.detail, /durationMs/);
+    assert.ok((errors[1]!.raw as Uint8Array).length <= MAX_MESSAGE_BYTES);
+  });
+
+  it('splits lines on bytes across chunk boundaries, multi-byte characters included', async () => {
+    const text = 'première\r\n{"é":"😀"}\nlast';
+    const bytes = Buffer.from(text);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const got: unknown[] = [];
+      for await (const ls of splitLines([bytes.subarray(0, cut), bytes.subarray(cut)])) got.push(...ls);
+      assert.deepEqual(got, ['première\r', '{"é":"😀"}', 'last'], `cut at ${cut}`);
+    }
   });
 
   it('streams a large generated scenario in order', async () => {

@@ -1,17 +1,18 @@
 /**
  * Reads a scenario directory (DESIGN.md §4) as one stream of events in event-time order.
  *
- * Each NDJSON file (plain or `.gz`) is streamed, never loaded whole. Lines that are not JSON or
- * break their contract are reported with file and line and left out. Files may be a few minutes
+ * Each NDJSON file (plain or `.gz`) is streamed, never loaded whole. Lines that are not UTF-8,
+ * too long, too deep, not JSON or break their contract are reported with file, line and the
+ * dead-letter reason (`schemas/decode.ts`) and left out; the rest of the file is still read. Files may be a few minutes
  * out of order (as real feeds are): a per-file reorder buffer of `reorderMinutes` of event time
  * sorts them, then the files are merged by time.
  */
+import { isUtf8 } from 'node:buffer';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import type { ContractName, DeadLetterReason } from '../../schemas/contracts.ts';
-import { check, MAX_MESSAGE_BYTES } from '../../schemas/decode.ts';
+import { decode, invalidUtf8Offset, MAX_MESSAGE_BYTES } from '../../schemas/decode.ts';
 import { topics, type TopicId } from '../../schemas/topics.ts';
 
 /** The NDJSON files a scenario may hold and the topic each feeds. */
@@ -37,8 +38,8 @@ export interface InputError {
   line: number;
   reason: DeadLetterReason | 'unreadable' | 'bad_certificate';
   detail: string;
-  /** The raw line, for the dead-letter topic. */
-  raw?: string;
+  /** The raw line (bytes when it is not UTF-8), for the dead-letter topic. */
+  raw?: string | Uint8Array;
   topic?: TopicId;
 }
 
@@ -143,21 +144,84 @@ export interface ReadOptions {
   onBytes?: (bytes: number) => void;
 }
 
-/** Lines of a byte stream (LF or CRLF), several times cheaper than `readline` on big files. */
-async function* splitLines(stream: AsyncIterable<Buffer>): AsyncGenerator<string[]> {
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
-  for await (const chunk of stream) {
-    const parts = (rest + decoder.write(chunk)).split('\n');
-    rest = parts.pop()!;
-    yield parts;
-  }
-  rest += decoder.end();
-  if (rest !== '') yield [rest];
+/** A line refused before it is decoded as text: not UTF-8, or longer than a message may be. */
+interface BadLine {
+  reason: 'invalid_utf8' | 'oversized';
+  detail: string;
+  /** The original bytes (the first `MAX_MESSAGE_BYTES` of an oversized line), for the dead-letter topic. */
+  raw: Uint8Array;
 }
 
-function fail(input: ScenarioInput, line: number, raw: string, reason: InputError['reason'], detail: string, onError?: ReadOptions['onError']): void {
-  onError?.({ file: input.path, line, reason, detail, raw: raw.slice(0, MAX_MESSAGE_BYTES), topic: input.topic });
+type Line = string | BadLine;
+
+/**
+ * Lines of a byte stream (LF or CRLF), split on bytes so that UTF-8 is checked before any
+ * decoding (a lossy decode would store U+FFFD for what was sent). Whole chunks of valid UTF-8,
+ * the common case, are decoded and split at once, which is several times cheaper than
+ * `readline`; a chunk that fails is split line by line to name the bad lines. A line longer than
+ * `MAX_MESSAGE_BYTES` is never held whole: its first bytes are kept and the rest skipped up to
+ * the next newline.
+ */
+export async function* splitLines(stream: AsyncIterable<Uint8Array>): AsyncGenerator<Line[]> {
+  let rest: Buffer = Buffer.alloc(0);
+  // While skipping the tail of an oversized line: its first bytes and its length so far.
+  let long: { head: Buffer; bytes: number } | undefined;
+  const oversized = (head: Buffer, bytes: number): BadLine => ({
+    reason: 'oversized',
+    detail: `line of ${bytes} bytes exceeds ${MAX_MESSAGE_BYTES}`,
+    raw: head,
+  });
+  const lineOf = (b: Buffer): Line =>
+    b.length > MAX_MESSAGE_BYTES
+      ? oversized(b.subarray(0, MAX_MESSAGE_BYTES), b.length)
+      : isUtf8(b)
+        ? b.toString('utf8')
+        : { reason: 'invalid_utf8', detail: `not UTF-8: invalid byte sequence at byte ${invalidUtf8Offset(b)} of the line`, raw: b };
+  const linesOf = (b: Buffer): Line[] => {
+    if (b.length <= MAX_MESSAGE_BYTES && isUtf8(b)) return b.toString('utf8').split('\n');
+    const out: Line[] = [];
+    let from = 0;
+    for (let nl = b.indexOf(10); nl !== -1; nl = b.indexOf(10, from)) {
+      out.push(lineOf(b.subarray(from, nl)));
+      from = nl + 1;
+    }
+    out.push(lineOf(b.subarray(from)));
+    return out;
+  };
+  for await (const c of stream) {
+    let chunk = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+    const out: Line[] = [];
+    if (long) {
+      const nl = chunk.indexOf(10);
+      if (nl === -1) {
+        long.bytes += chunk.length;
+        continue;
+      }
+      out.push(oversized(long.head, long.bytes + nl));
+      long = undefined;
+      chunk = chunk.subarray(nl + 1);
+    }
+    const data = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+    const last = data.lastIndexOf(10);
+    if (last === -1) {
+      rest = data;
+    } else {
+      // Whole chunks are split in one go; a chunk that holds a bad line is split line by line.
+      out.push(...linesOf(data.subarray(0, last)));
+      rest = data.subarray(last + 1);
+    }
+    if (rest.length > MAX_MESSAGE_BYTES) {
+      long = { head: Buffer.from(rest.subarray(0, MAX_MESSAGE_BYTES)), bytes: rest.length };
+      rest = Buffer.alloc(0);
+    }
+    if (out.length > 0) yield out;
+  }
+  if (long) yield [oversized(long.head, long.bytes)];
+  else if (rest.length > 0) yield [lineOf(rest)];
+}
+
+function fail(input: ScenarioInput, line: number, raw: string | Uint8Array, reason: InputError['reason'], detail: string, onError?: ReadOptions['onError']): void {
+  onError?.({ file: input.path, line, reason, detail, raw: typeof raw === 'string' ? raw.slice(0, MAX_MESSAGE_BYTES) : raw, topic: input.topic });
 }
 
 /** Streams one file's valid events, roughly in order, in chunks. */
@@ -176,20 +240,14 @@ async function* readFile(input: ScenarioInput, opts: ReadOptions, progress: { by
   try {
     for await (const texts of lines) for (const text of texts) {
       lineNo++;
+      if (typeof text !== 'string') {
+        fail(input, lineNo, text.raw, text.reason, text.detail, opts.onError);
+        continue;
+      }
       const line = text.trim();
       if (line === '') continue;
-      if (line.length > MAX_MESSAGE_BYTES) {
-        fail(input, lineNo, line, 'oversized', `line of ${line.length} characters exceeds ${MAX_MESSAGE_BYTES}`, opts.onError);
-        continue;
-      }
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (err) {
-        fail(input, lineNo, line, 'malformed_json', (err as Error).message.slice(0, 200), opts.onError);
-        continue;
-      }
-      const checked = check(contract, value);
+      // Size, depth, UTF-8, JSON, finite numbers, then the contract: refused with the reason.
+      const checked = decode(contract, line);
       if (!checked.ok) {
         fail(input, lineNo, line, checked.reason, checked.detail, opts.onError);
         continue;
