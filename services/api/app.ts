@@ -50,6 +50,8 @@ export interface ApiOptions {
   ready?: () => boolean;
   /** The status page's directory, served at `/` (default services/api/page). */
   pageDir?: string;
+  /** Interval of the event stream's keep-alive comments; default 15 000 ms. */
+  eventKeepAliveMs?: number;
 }
 
 interface Client {
@@ -80,6 +82,7 @@ export function createApiApp(o: ApiOptions): express.Express {
     asOf,
     inventory: inventoryLoader(o.store, o.catalog),
     ready: o.ready ?? (() => true),
+    eventKeepAliveMs: o.eventKeepAliveMs ?? 15_000,
     openApi: () => (document ??= openApiDocument(routes, { anonymousRead: o.anonymousRead })),
   });
 

@@ -53,9 +53,9 @@ interface Common {
   description: string;
 }
 
-/** Earliest and latest time a parameter may name: what DateTime64 columns and epoch maths hold. */
+/** Earliest and latest time a parameter may name: the contracts' range of event times. */
 const MIN_TIME_MS = Date.UTC(1970, 0, 1);
-const MAX_TIME_MS = Date.UTC(2200, 0, 1);
+const MAX_TIME_MS = Date.UTC(2101, 0, 1);
 
 function int(o: Common & { min: number; max: number; default: number; multipleOf?: number }): ParamSpec<number>;
 function int(o: Common & { min: number; max: number; multipleOf?: number }): ParamSpec<number | undefined>;
@@ -116,7 +116,7 @@ function time(o: Common): ParamSpec<number | undefined> {
       if (raw === undefined) return undefined;
       const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/.test(raw) && isUtcTimestamp(raw) ? Date.parse(raw) : NaN;
       if (!Number.isFinite(ms)) throw HttpError.badParam(name, `must be an ISO-8601 UTC time such as 2020-02-03T13:40:00Z, got "${raw.slice(0, 40)}"`);
-      if (ms < MIN_TIME_MS || ms >= MAX_TIME_MS) throw HttpError.badParam(name, 'must be between 1970 and 2200');
+      if (ms < MIN_TIME_MS || ms >= MAX_TIME_MS) throw HttpError.badParam(name, 'must be in the years 1970 to 2100');
       return ms;
     },
   };

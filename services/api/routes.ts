@@ -32,6 +32,7 @@ export interface RouteDeps {
   /** The certificate inventory as of an instant (cached by the app). */
   inventory: (asOfMs: number) => Promise<Inventory>;
   ready: () => boolean;
+  eventKeepAliveMs: number;
   /** The generated OpenAPI document (built from this same table). */
   openApi: () => object;
 }
@@ -256,7 +257,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
       params: { access_token: query.text({ description: 'The read token, for clients that cannot send an Authorization header', maxLength: 4096 }) },
       response: { kind: 'event-stream', contentType: 'text/event-stream', description: 'A stream of `event: incident` messages (data: IncidentEvent)' },
       async handle(_p, req, res) {
-        streamIncidents(d.feed, req, res, { onOpen: () => d.apiMetrics.streams.inc(), onClose: () => d.apiMetrics.streams.dec() });
+        streamIncidents(d.feed, req, res, { keepAliveMs: d.eventKeepAliveMs, onOpen: () => d.apiMetrics.streams.inc(), onClose: () => d.apiMetrics.streams.dec() });
       },
     }),
     route({
