@@ -1,0 +1,399 @@
+/**
+ * The status page in a real browser against a real server: `outage serve` replays the bundled
+ * Teams example as a child process, and Debian's Chromium (driven by playwright-core, no browser
+ * download) opens the page the server serves at `/`. (While `serve` is not yet a command of
+ * `bin/outage.js`, the same data comes from an in-process harness: replay, then the query API.)
+ *
+ * What a responder must see: the Teams incident with its certificate hint on the overview, the
+ * incident view with its report chart, hints and evidence; and what an attacker must not get:
+ * strings from the API (here a catalog service name and a posted report text that carry an HTML
+ * and script payload) are shown as text and never run. Screenshots land in test-output/.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Static } from '@sinclair/typebox';
+import type { IncidentDetail, IncidentPage, ServiceList as ServiceListSchema, WarningList as WarningListSchema } from '../schemas/api.ts';
+
+type ServiceList = Static<typeof ServiceListSchema>;
+type WarningList = Static<typeof WarningListSchema>;
+
+const CHROMIUM = '/usr/bin/chromium';
+const EXAMPLE = 'examples/teams-2020-02-03';
+const INCIDENT = 'teams-20200203T1340Z';
+const CERT = 'teams-auth-token-signing';
+const PAYLOAD = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>';
+const XSS_SERVICE = 'xss-check';
+const TOKEN = 'status-page-test-token-0123456789';
+const OUT = 'test-output';
+
+const chromiumMissing = !existsSync(CHROMIUM);
+const skip = chromiumMissing && process.env.CI !== 'true' ? `${CHROMIUM} is not installed (apt-get install chromium); the status page test needs it` : false;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns a value, or fails after `timeoutMs` naming `what`. */
+async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string, context: () => string = () => ''): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${context()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('status page (Chromium against the replayed Teams example)', { skip }, () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'outage-status-page-'));
+  let proc: ChildProcess | undefined;
+  let harness: Harness | undefined;
+  let stderr = '';
+  let base = '';
+  let browser: Browser | undefined;
+  let page: Page;
+  const consoleErrors: string[] = [];
+  const dialogs: string[] = [];
+
+  const getJson = async <T>(path: string): Promise<T> => {
+    const res = await fetch(new URL(path, base));
+    if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
+    return (await res.json()) as T;
+  };
+
+  before(async () => {
+    assert.ok(!chromiumMissing, `${CHROMIUM} is not installed (CI=true: the status page test must run)`);
+    mkdirSync(OUT, { recursive: true });
+
+    // The example's catalog plus one service whose display name is the payload; it depends on
+    // m365-auth, so it also shows up in the blast radius of the expired signing certificate.
+    const catalog = join(tmp, 'catalog.yaml');
+    writeFileSync(
+      catalog,
+      `${readFileSync(join(EXAMPLE, 'catalog.yaml'), 'utf8').trimEnd()}\n  - id: ${XSS_SERVICE}\n    name: ${JSON.stringify(PAYLOAD)}\n    dependsOn:\n      - m365-auth\n`,
+    );
+
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}/`;
+    let context: () => string;
+    if (serveRegistered()) {
+      proc = spawn(process.execPath, ['bin/outage.js', 'serve', '--replay', EXAMPLE, '--speed', 'max', '--catalog', catalog], {
+        env: {
+          ...process.env,
+          OUTAGE_DATA_DIR: join(tmp, 'chdb'),
+          API_PORT: String(port),
+          API_HOST: '127.0.0.1',
+          REPORT_API_TOKENS: TOKEN,
+          REPORT_SALT: 'status-page-test-salt-0123456789',
+          LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const exited = () => (proc?.exitCode !== null && proc?.exitCode !== undefined ? `outage serve exited with ${proc.exitCode}` : '');
+      context = () => `${exited()}\nstderr of outage serve:\n${stderr.slice(-4000)}`;
+    } else {
+      harness = await startHarness(tmp, catalog, port);
+      context = () => 'in-process harness (replay, then the query API over the same data directory)';
+    }
+
+    // The replay has run when the incident is listed with its certificate hint and the early
+    // warnings (computed at the end of the input) are stored.
+    await eventually(
+      async () => {
+        if (proc && proc.exitCode !== null) throw new Error(context());
+        const list = await getJson<IncidentPage>('api/v1/incidents?limit=50');
+        const inc = list.items.find((i) => i.id === INCIDENT);
+        return inc?.status === 'resolved' && inc.topHint?.kind === 'cert_expired' ? inc : undefined;
+      },
+      180_000,
+      `the API to list ${INCIDENT} (resolved, first hint cert_expired)`,
+      context,
+    );
+    await eventually(async () => ((await getJson<WarningList>('api/v1/warnings')).items.length > 0 ? true : undefined), 60_000, 'the early warnings', context);
+
+    // A report whose text is the payload, through the report API of the same process.
+    if (proc) {
+      const res = await fetch(new URL('api/v1/reports', base), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ id: 'xss-report-1', ts: '2020-02-03T23:59:00.000Z', service: XSS_SERVICE, channel: 'api', problem: 'other', text: PAYLOAD }),
+      });
+      assert.equal(res.status, 202, `the report API refused the report: ${await res.text()}`);
+    }
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
+    page.on('dialog', (d) => {
+      dialogs.push(`${d.type()}: ${d.message()}`);
+      void d.dismiss();
+    });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    if (proc && proc.exitCode === null) {
+      const done = new Promise((r) => proc!.once('exit', r));
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc!.kill('SIGKILL'), 20_000);
+      await done;
+      clearTimeout(timer);
+    }
+    await harness?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('serves the page with a CSP that allows no inline code', async () => {
+    const res = await fetch(base);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    const html = await res.text();
+    assert.doesNotMatch(html, /\son[a-z]+=|style=|<script>(?!<\/script>)/i, 'no inline handlers, styles or scripts in index.html');
+  });
+
+  it('overview: every service with its state, the Teams incident with its certificate hint, certificates and warnings', async () => {
+    await page.goto(base);
+    await page.locator('[data-view="overview"]').waitFor();
+    const services = await getJson<ServiceList>('api/v1/services');
+    assert.ok(services.items.length >= 7);
+    for (const sv of services.items) {
+      const card = page.locator(`li.service[data-service="${sv.id}"]`);
+      assert.equal(await card.getAttribute('data-state'), sv.state, sv.id);
+      const label = { ok: 'No problems', possible_problem: 'Possible problems', problem: 'Problems' }[sv.state];
+      assert.equal((await card.locator('.state').textContent())?.replace(/^\W+/, ''), label, sv.id);
+    }
+    assert.match((await page.locator('#as-of').textContent()) ?? '', /^as of 2020-02-0\d \d\d:\d\d UTC$/, 'the as-of time is the data\'s, not the browser\'s');
+
+    const item = page.locator(`li.incident[data-incident="${INCIDENT}"]`);
+    await item.waitFor();
+    const hint = item.locator('.top-hint[data-kind="cert_expired"]');
+    const text = (await hint.textContent()) ?? '';
+    assert.ok(text.includes(`certificate ${CERT}`), text);
+    assert.match(text, /\d+%\s*likely cause/);
+    assert.equal(await item.locator('.incident-link').getAttribute('href'), `#/incidents/${encodeURIComponent(INCIDENT)}`);
+    assert.match((await item.locator('.incident-times').textContent()) ?? '', /started 2020-02-03 13:40 UTC · resolved 2020-02-03 17:57 UTC/);
+
+    // The expired signing certificate with the services it takes down.
+    const cert = page.locator('#section-certificates tr', { has: page.locator('.cert-name', { hasText: new RegExp(`^${CERT}$`) }) });
+    assert.equal(await cert.count(), 1);
+    const blast = (await cert.locator('.blast .chip').allTextContents()).sort();
+    for (const name of ['Microsoft Teams', 'Outlook on the web', 'SharePoint Online']) assert.ok(blast.includes(name), `blast radius shows ${name}: ${blast.join(', ')}`);
+    assert.match((await cert.locator('.days').textContent()) ?? '', /^expired /);
+    assert.ok((await page.locator('#section-warnings li.warning').count()) > 0);
+    await page.locator('#live[data-state="on"]').waitFor({ timeout: 10_000 });
+
+    await page.screenshot({ path: join(OUT, 'status-page-overview.png'), fullPage: true });
+  });
+
+  it('incident view: header in UTC, the report chart against the baseline, every hint with its evidence, the timeline', async () => {
+    await page.locator(`li.incident[data-incident="${INCIDENT}"] .incident-link`).click();
+    await page.waitForURL(`**/#/incidents/${encodeURIComponent(INCIDENT)}`);
+    const view = page.locator(`[data-view="incident"][data-incident="${INCIDENT}"]`);
+    await view.waitFor();
+    const detail = await getJson<IncidentDetail>(`api/v1/incidents/${encodeURIComponent(INCIDENT)}`);
+
+    const header = (await view.locator('.incident-header').textContent()) ?? '';
+    for (const t of ['Started2020-02-03 13:40 UTC', 'Resolved2020-02-03 17:57 UTC', 'resolved']) assert.ok(header.includes(t), `${t} in ${header}`);
+    assert.match(header, /188 reports\/min vs baseline 1\.42\/min/);
+
+    // The chart: one point per bucket of the series, a baseline line, markers, UTC axis labels.
+    const points = await view.locator('svg.series circle.point').count();
+    assert.ok(points > 10, `${points} points`);
+    assert.equal(points, detail.series.points.length);
+    const line = (await view.locator('svg.series polyline.reports').getAttribute('points')) ?? '';
+    assert.equal(line.trim().split(/\s+/).length, points);
+    assert.ok((await view.locator('svg.series polyline.baseline').count()) >= 1);
+    assert.equal(await view.locator('svg.series .marker.started').count(), 1);
+    assert.match((await view.locator('svg.series .axis-label').allTextContents()).join(' '), /UTC/);
+    assert.ok((await view.locator('svg.series text.tick.x').allTextContents()).every((t) => /^\d\d:\d\d$|^[A-Z][a-z]{2} \d+$/.test(t)));
+
+    // Every hint, in order, with kind, confidence and the evidence as a definition list.
+    const hints = view.locator('li.hint');
+    assert.equal(await hints.count(), detail.hints.length);
+    const first = hints.first();
+    assert.equal(await first.getAttribute('data-kind'), 'cert_expired');
+    assert.match((await first.locator('.confidence').textContent()) ?? '', /^\d+%\s*likely cause$/);
+    assert.ok(((await first.locator('.hint-summary').textContent()) ?? '').includes(`certificate ${CERT}`));
+    const keys = await first.locator('dl.evidence-list > dt').allTextContents();
+    assert.ok(keys.includes('certName') && keys.includes('notAfter'), keys.join(', '));
+    const certName = first.locator('dl.evidence-list > dt', { hasText: /^certName$/ }).locator('xpath=following-sibling::dd[1]');
+    assert.equal(await certName.textContent(), CERT);
+    // Every revision is on the timeline (runs of identical updates share a row).
+    const rows = await view.locator('ol.timeline > li').evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-revisions'))));
+    assert.ok(rows.length >= 2);
+    assert.equal(rows.reduce((a, b) => a + b, 0), detail.revisions.length);
+    assert.equal(await view.locator('ol.timeline > li').first().getAttribute('data-event'), 'opened');
+
+    await page.screenshot({ path: join(OUT, 'status-page-incident.png'), fullPage: true });
+  });
+
+  it('shows strings from the API as text: the payload is visible and never runs', async () => {
+    await page.goto(`${base}#/`);
+    await page.locator('[data-view="overview"]').waitFor();
+    // The service name from the catalog, in its card and in the certificate's blast radius.
+    const name = page.locator(`li.service[data-service="${XSS_SERVICE}"] .service-name`);
+    assert.equal(await name.textContent(), PAYLOAD);
+    assert.ok(await name.isVisible());
+    assert.ok((await page.locator('.chip', { hasText: PAYLOAD }).count()) >= 1);
+    // Nothing of it became markup: no image, no script element in the page's content. (The CSP
+    // would also stop the inline handler; this checks the page itself never parses data as HTML.)
+    assert.equal(await page.locator('main img, main script, main iframe').count(), 0);
+    assert.equal(await page.evaluate('typeof window.__xss'), 'undefined');
+    assert.deepEqual(dialogs, []);
+  });
+
+  it('shows the payload as text in every field of the incident view (the real answer, with the payload put into its strings)', async () => {
+    // The replayed scenario has no hostile hint, so the real IncidentDetail gets the payload in
+    // its summary, evidence, timeline, probes and certificates on its way to the page.
+    const other = await browser!.newPage();
+    const errors: string[] = [];
+    other.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    other.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
+    other.on('dialog', (d) => {
+      errors.push(`dialog ${d.message()}`);
+      void d.dismiss();
+    });
+    try {
+      await other.route(`**/api/v1/incidents/${encodeURIComponent(INCIDENT)}`, async (route) => {
+        const res = await route.fetch();
+        const d = (await res.json()) as IncidentDetail;
+        const [hint] = d.hints;
+        assert.ok(hint);
+        hint.summary = `${hint.summary} ${PAYLOAD}`;
+        hint.evidence = { ...hint.evidence, payload: PAYLOAD, nested: { text: PAYLOAD }, list: [PAYLOAD] };
+        d.revisions[0]!.title = PAYLOAD;
+        if (d.probes[0]) d.probes[0].target = PAYLOAD;
+        d.certificates.push({ ...(d.certificates[0] ?? fakeCertificate()), name: PAYLOAD, subject: `CN=${PAYLOAD}` });
+        await route.fulfill({ response: res, json: d });
+      });
+      await other.goto(`${base}#/incidents/${encodeURIComponent(INCIDENT)}`);
+      const view = other.locator(`[data-view="incident"][data-incident="${INCIDENT}"]`);
+      await view.waitFor();
+      const hint = view.locator('li.hint').first();
+      assert.ok(((await hint.locator('.hint-summary').textContent()) ?? '').endsWith(PAYLOAD));
+      const ev = hint.locator('dl.evidence-list');
+      assert.equal(await ev.locator('dt', { hasText: /^payload$/ }).locator('xpath=following-sibling::dd[1]').textContent(), PAYLOAD);
+      assert.equal(await ev.locator('dt', { hasText: /^list$/ }).locator('xpath=following-sibling::dd[1]').textContent(), PAYLOAD);
+      assert.equal(await ev.locator('dt', { hasText: /^nested$/ }).locator('xpath=following-sibling::dd[1]').textContent(), JSON.stringify({ text: PAYLOAD }, null, 2));
+      assert.equal(await view.locator('ol.timeline .tl-title').first().textContent(), PAYLOAD);
+      assert.equal(await view.locator('table.certs .cert-subject', { hasText: PAYLOAD }).count(), 1);
+      assert.equal(await other.locator('main img, main script, main iframe').count(), 0);
+      assert.equal(await other.evaluate('typeof window.__xss'), 'undefined');
+      assert.deepEqual(errors, []);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('an unknown incident id and an unreachable API are said so', async () => {
+    // A page of its own: the 404 and the refused requests are console errors by design.
+    const other = await browser!.newPage();
+    try {
+      const bad = '../x?<b>"';
+      await other.goto(`${base}#/incidents/${encodeURIComponent(bad)}`);
+      const err = other.locator('[data-view="incident"] .error');
+      await err.waitFor();
+      assert.match((await err.textContent()) ?? '', /No incident with the id/);
+      assert.equal(await err.locator('code').textContent(), bad);
+      await other.route('**/api/v1/**', (route) => route.abort('connectionrefused'));
+      await other.goto(`${base}#/`);
+      await other.reload();
+      await other.locator('main .error', { hasText: 'The status API is unreachable.' }).waitFor();
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('logged no console errors and opened no dialogs', () => {
+    assert.deepEqual(consoleErrors, []);
+    assert.deepEqual(dialogs, []);
+  });
+});
+
+/** Whether `outage serve` is part of the command line yet. */
+function serveRegistered(): boolean {
+  const r = spawnSync(process.execPath, ['bin/outage.js', 'serve', '--help'], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'warn' } });
+  return r.status === 0 && r.stdout.includes('--replay');
+}
+
+interface Harness {
+  stop(): Promise<void>;
+}
+
+/**
+ * Until `outage serve` is part of the command line: the same data through the same code in this
+ * process. The example (with the catalog that names the payload service) is replayed into a chDB
+ * directory, then the query API serves that directory and the status page on `port`.
+ */
+async function startHarness(tmp: string, catalog: string, port: number): Promise<Harness> {
+  const { replay } = await import('../cli/replay.ts');
+  const { openStore } = await import('../lib/store/store.ts');
+  const { loadCatalog } = await import('../lib/catalog.ts');
+  const { createLogger } = await import('../lib/log.ts');
+  const { createMetrics } = await import('../lib/metrics.ts');
+  const { createApiApp } = await import('../services/api/app.ts');
+  const { createIncidentFeed } = await import('../services/api/feed.ts');
+  const dir = join(tmp, 'scenario');
+  cpSync(EXAMPLE, dir, { recursive: true });
+  cpSync(catalog, join(dir, 'catalog.yaml'));
+  const logger = createLogger('status-page-test', 'warn');
+  const dataDir = join(tmp, 'chdb');
+  await replay({ dir, store: { kind: 'chdb', dataDir }, logger, metrics: createMetrics() });
+  const store = await openStore({ kind: 'chdb', dataDir });
+  const app = createApiApp({ store, catalog: loadCatalog(join(dir, 'catalog.yaml')), logger, metrics: createMetrics(), feed: createIncidentFeed(), readTokens: [], anonymousRead: true });
+  const server = createHttpServer(app);
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    stop: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await store.close();
+    },
+  };
+}
+
+/** A certificate for the payload test when the incident involves none. */
+function fakeCertificate(): IncidentDetail['certificates'][number] {
+  return {
+    sha256: 'ab'.repeat(32),
+    name: 'placeholder',
+    subject: 'CN=placeholder',
+    issuer: 'CN=placeholder',
+    notBefore: '2019-01-01T00:00:00Z',
+    notAfter: '2021-01-01T00:00:00Z',
+    daysLeft: 300,
+    isCA: false,
+    dnsNames: [],
+    sources: ['file'],
+    places: [],
+    services: [],
+    blastRadius: [],
+    renewal: null,
+  };
+}
