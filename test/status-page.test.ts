@@ -328,6 +328,41 @@ describe('status page (Chromium against the replayed Teams example)', { skip }, 
     }
   });
 
+  it('live: an incident opened by reports posted now appears on the open overview without a reload', async (t) => {
+    if (!proc) return t.skip('needs outage serve (its report API feeds the running pipeline)');
+    await page.goto(`${base}#/`);
+    await page.locator('[data-view="overview"]').waitFor();
+    await page.locator('#live[data-state="on"]').waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('li.incident[data-service="slack"]').count(), 0);
+    const marker = await page.evaluate('(window.__loadMarker = Math.random())');
+
+    // Right after the scenario's last minute: Slack gets 60 reports a minute for 6 minutes, then
+    // its usual trickle, so the minutes of the spike close.
+    const t0 = Date.parse('2020-02-04T00:02:00Z');
+    const reports: object[] = [];
+    const add = (minute: number, count: number) => {
+      for (let i = 0; i < count; i++) {
+        const n = reports.length;
+        const ts = new Date(t0 + minute * 60_000 + Math.floor((i * 60_000) / count)).toISOString();
+        reports.push({ id: `live-${n}`, ts, service: 'slack', channel: 'api', problem: 'messaging', author: `live-user-${n}`, text: 'slack is down' });
+      }
+    };
+    for (let m = 0; m < 6; m++) add(m, 60);
+    for (let m = 6; m < 25; m++) add(m, 1);
+    const res = await fetch(new URL('api/v1/reports', base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify(reports),
+    });
+    assert.equal(res.status, 202, await res.text());
+
+    const item = page.locator('li.incident[data-service="slack"]');
+    await item.first().waitFor({ timeout: 60_000 });
+    assert.equal(await page.evaluate('window.__loadMarker'), marker, 'the page was refreshed in place, not reloaded');
+    assert.match((await page.locator('#announce').textContent()) ?? '', /^Incident Slack (opened|updated|resolved|reopened)\.$/);
+    await page.screenshot({ path: join(OUT, 'status-page-live.png'), fullPage: true });
+  });
+
   it('logged no console errors and opened no dialogs', () => {
     assert.deepEqual(consoleErrors, []);
     assert.deepEqual(dialogs, []);

@@ -423,7 +423,7 @@ function incidentItem(inc) {
   const end = inc.resolvedAt ? Date.parse(inc.resolvedAt) : null;
   return h(
     'li',
-    { class: 'incident card', 'data-incident': inc.id, 'data-status': inc.status },
+    { class: 'incident card', 'data-incident': inc.id, 'data-service': inc.service, 'data-status': inc.status },
     h(
       'div',
       { class: 'incident-head' },
