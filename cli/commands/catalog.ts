@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .command('catalog')
     .description('check a catalog file')
     .command('check')
-    .description('validate catalog.yaml and list its services; exits non-zero with file:line on the first problem')
+    .description('validate catalog.yaml and list its services; exits non-zero listing every problem as file:line:column: problem (schema, duplicate ids, unknown dependencies, dependency cycles, YAML alias bombs)')
     .argument('[file]', 'catalog file (default: CATALOG or ./catalog.yaml)')
     .action((file: string | undefined) => {
       const path = file ?? loadEnv().CATALOG;

@@ -9,7 +9,7 @@
  * 18 days ahead.
  */
 import type { CertObservation } from '../../schemas/contracts.ts';
-import { dependencyPaths, type Catalog } from '../catalog.ts';
+import { blastRadius, type Catalog } from '../catalog.ts';
 import { serviceLinks } from './services.ts';
 
 export interface WarningPolicy {
@@ -59,17 +59,8 @@ export function certName(o: Pick<CertObservation, 'name' | 'subject' | 'sha256'>
   return o.name ?? /CN=([^,]+)/.exec(o.subject)?.[1] ?? o.sha256.slice(0, 12);
 }
 
-/**
- * Every service hit when `services` fail: the services themselves and every service that depends
- * on one of them through `dependsOn`, transitively; sorted.
- *
- * @example blastRadius(catalog, ['m365-auth']) // ['m365-auth', 'outlook', 'sharepoint', 'teams']
- */
-export function blastRadius(catalog: Catalog, services: readonly string[]): string[] {
-  const blast = new Set(services);
-  for (const s of catalog.services) if (services.some((x) => dependencyPaths(catalog, s.id).has(x))) blast.add(s.id);
-  return [...blast].sort();
-}
+/** Every service hit when `services` fail (linear in the catalog; see `lib/catalog.ts`). */
+export { blastRadius };
 
 /** A newer certificate for the same names, and whether an endpoint serves it. */
 export interface Renewal {
