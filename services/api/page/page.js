@@ -9,6 +9,7 @@ const API = 'api/v1/';
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const REFRESH_MIN_MS = 1000;
 const RETRY_MS = 5000;
+const TRAILING_REFRESH_MS = 3000;
 
 const main = /** @type {HTMLElement} */ (document.getElementById('main'));
 const asOfEl = /** @type {HTMLElement} */ (document.getElementById('as-of'));
@@ -238,6 +239,8 @@ function errorBox(err, what = 'data') {
 // ---------------------------------------------------------------------------------------------
 // State shared between views.
 
+/** The latest state of incidents from the event stream, until the lists show it. @type {Map<string, any>} */
+const liveIncidents = new Map();
 /** @type {Map<string, string>} service id → display name */
 const serviceNames = new Map();
 /** Open <details> of the evidence, by key, kept across refreshes. @type {Map<string, boolean>} */
@@ -375,23 +378,41 @@ function servicesGrid(items) {
   );
 }
 
-/** @param {{items: any[], nextCursor: string|null}} open @param {{items: any[], nextCursor: string|null}} recent */
+/**
+ * Open and recent incidents. The two lists are read one after the other and an event may have
+ * arrived in between (or before the store has the change): every incident is shown once, in its
+ * newest known revision, from the lists and from the event stream.
+ * @param {{items: any[], nextCursor: string|null}} open @param {{items: any[], nextCursor: string|null}} recent
+ */
 function incidentsSection(open, recent) {
-  const openIds = new Set(open.items.map((i) => i.id));
-  const others = recent.items.filter((i) => !openIds.has(i.id));
+  /** @type {Map<string, any>} */
+  const newest = new Map();
+  const put = (/** @type {any} */ inc) => {
+    const prev = newest.get(inc.id);
+    if (!prev || inc.revision > prev.revision) newest.set(inc.id, inc);
+  };
+  open.items.forEach(put);
+  recent.items.forEach(put);
+  // Events the lists have caught up with are no longer needed.
+  for (const [id, inc] of liveIncidents) if ((newest.get(id)?.revision ?? -1) >= inc.revision) liveIncidents.delete(id);
+  liveIncidents.forEach(put);
+  const byStart = (/** @type {any} */ a, /** @type {any} */ b) => Date.parse(b.startedAt) - Date.parse(a.startedAt);
+  const openItems = [...newest.values()].filter((i) => i.status === 'open').sort(byStart);
+  const openIds = new Set(openItems.map((i) => i.id));
+  const others = [...newest.values()].filter((i) => !openIds.has(i.id)).sort(byStart);
   const wrap = h('div', null);
   wrap.append(
-    h('h3', { class: 'sub' }, `Open (${open.items.length}${open.nextCursor ? '+' : ''})`),
-    open.items.length ? incidentList(open.items) : h('p', { class: 'empty' }, 'No open incidents.'),
+    h('h3', { class: 'sub' }, `Open (${openItems.length}${open.nextCursor ? '+' : ''})`),
+    openItems.length ? incidentList(openItems, 'open-incidents') : h('p', { class: 'empty' }, 'No open incidents.'),
     h('h3', { class: 'sub' }, 'Recent'),
   );
   if (!others.length) {
-    wrap.append(h('p', { class: 'empty' }, recent.items.length ? 'No other incidents.' : 'No incidents.'));
+    wrap.append(h('p', { class: 'empty' }, newest.size ? 'No other incidents.' : 'No incidents.'));
     return wrap;
   }
-  const list = incidentList(others);
+  const list = incidentList(others, 'recent-incidents');
   wrap.append(list);
-  if (recent.nextCursor) wrap.append(moreButton(list, recent.nextCursor, openIds));
+  if (recent.nextCursor) wrap.append(moreButton(list, recent.nextCursor, new Set(newest.keys())));
   return wrap;
 }
 
@@ -413,9 +434,9 @@ function moreButton(list, cursor, skip) {
   return btn;
 }
 
-/** @param {any[]} items */
-function incidentList(items) {
-  return h('ol', { class: 'incidents' }, items.map(incidentItem));
+/** @param {any[]} items @param {string} kind */
+function incidentList(items, kind) {
+  return h('ol', { class: `incidents ${kind}` }, items.map(incidentItem));
 }
 
 /** One incident in a list, with its first hint. @param {any} inc */
@@ -939,6 +960,8 @@ function setLive(state, text) {
   liveText.textContent = text;
 }
 
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let trailingTimer;
 /** @type {EventSource | null} */
 let source = null;
 let backoff = 1000;
@@ -968,8 +991,18 @@ function connect() {
     const inc = data?.incident;
     if (!inc || typeof inc.id !== 'string') return;
     announceEl.textContent = `Incident ${serviceName(inc.service)} ${data.event}.`;
+    if (Number.isInteger(inc.revision) && typeof inc.startedAt === 'string') {
+      const prev = liveIncidents.get(inc.id);
+      if (!prev || inc.revision > prev.revision) liveIncidents.set(inc.id, inc);
+      if (liveIncidents.size > 200) liveIncidents.delete(liveIncidents.keys().next().value);
+    }
     const route = currentRoute();
-    if (route.name === 'overview' || route.id === inc.id) requestRefresh();
+    if (route.name === 'overview' || route.id === inc.id) {
+      requestRefresh();
+      // The store may record the change a moment after the event: look once more afterwards.
+      clearTimeout(trailingTimer);
+      trailingTimer = setTimeout(requestRefresh, TRAILING_REFRESH_MS);
+    }
   });
   es.addEventListener('error', () => {
     if (es.readyState === EventSource.CLOSED) {
