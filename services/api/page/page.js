@@ -867,7 +867,10 @@ function seriesChart(inc) {
     row = mx - lastLabelX < 110 ? row + 1 : 0;
     lastLabelX = mx;
     mg.append(s('line', { class: `marker ${name}`, x1: f(mx), x2: f(mx), y1: m.top, y2: m.top + ih }));
-    mg.append(s('text', { class: `marker-label ${name}`, x: f(mx + 4), y: m.top - 14 + row * 12 }, `${name} ${hhmm(t)}`));
+    const text = `${name} ${hhmm(t)}`;
+    // Labels near the right edge end at their marker instead of running off the chart.
+    const flip = mx + text.length * 6.5 + 4 > W - 2;
+    mg.append(s('text', { class: `marker-label ${name}`, x: f(flip ? mx - 4 : mx + 4), y: m.top - 14 + row * 12, 'text-anchor': flip ? 'end' : 'start' }, text));
   }
   svg.append(mg);
 
