@@ -11,16 +11,33 @@ export interface Metrics {
   readonly deadLettered: Counter<'topic' | 'reason'>;
   readonly storedRows: Counter<'table'>;
   readonly batchRows: Histogram<'table'>;
+  /** Open incidents of this process's correlator (the total; per service below). */
   readonly incidentsOpen: Gauge;
+  readonly incidentsOpenByService: Gauge<'service'>;
   readonly inputErrors: Counter<'kind'>;
   readonly produceRetries: Counter<'topic'>;
+  /** High watermark minus the group's committed offset, read from the broker (a dead consumer's lag still grows). */
   readonly consumerLag: Gauge<'group' | 'topic' | 'partition'>;
+  /** 1 while a consumer group of this process runs and its handler succeeds, 0 while it fails, restarts or is stopped. */
+  readonly consumerUp: Gauge<'group'>;
+  readonly consumerRestarts: Counter<'group'>;
+  /** Messages a consumer group could not decode; only the topic's dead-letter owner also publishes them to dlq.v1. */
+  readonly refused: Counter<'group' | 'topic' | 'reason'>;
+  /** 1 while the store accepts writes, 0 while writes fail with an outage (connection refused, timeouts, …). */
+  readonly storeUp: Gauge;
+  readonly storeWriteErrors: Counter<'table' | 'kind'>;
+  /**
+   * Registers a refresh run before every scrape of the lag gauge (the Kafka bus asks the broker);
+   * returns the function that removes it.
+   */
+  onScrape(refresh: () => Promise<void>): () => void;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'outage_' });
   const registers = [registry];
+  const refreshers = new Set<() => Promise<void>>();
   return {
     registry,
     consumed: new Counter({ name: 'outage_messages_consumed_total', help: 'Messages consumed', labelNames: ['topic', 'group'], registers }),
@@ -40,6 +57,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       registers,
     }),
     incidentsOpen: new Gauge({ name: 'outage_incidents_open', help: 'Incidents currently open', registers }),
+    incidentsOpenByService: new Gauge({
+      name: 'outage_incidents_open_by_service',
+      help: 'Incidents currently open, per service',
+      labelNames: ['service'],
+      registers,
+    }),
     produceRetries: new Counter({
       name: 'outage_produce_retries_total',
       help: 'Publishes retried after a failure (broker unreachable, leader moving)',
@@ -48,8 +71,36 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     }),
     consumerLag: new Gauge({
       name: 'outage_consumer_lag_messages',
-      help: 'Messages between the last batch read and the end of the partition',
+      help: "Messages between the group's committed offset and the end of the partition (read from the broker)",
       labelNames: ['group', 'topic', 'partition'],
+      registers,
+      async collect() {
+        await Promise.allSettled([...refreshers].map((refresh) => refresh()));
+      },
+    }),
+    consumerUp: new Gauge({
+      name: 'outage_consumer_up',
+      help: 'Whether a consumer group of this process is running with a succeeding handler (1) or failing, restarting or stopped (0)',
+      labelNames: ['group'],
+      registers,
+    }),
+    consumerRestarts: new Counter({
+      name: 'outage_consumer_restarts_total',
+      help: 'Consumers restarted after a crash (a handler that kept failing, a lost broker)',
+      labelNames: ['group'],
+      registers,
+    }),
+    refused: new Counter({
+      name: 'outage_messages_refused_total',
+      help: 'Messages a consumer group could not decode, by source topic and reason (dead-lettered once, by the topic owner)',
+      labelNames: ['group', 'topic', 'reason'],
+      registers,
+    }),
+    storeUp: new Gauge({ name: 'outage_store_up', help: 'Whether the store accepts writes (1) or refuses them (0)', registers }),
+    storeWriteErrors: new Counter({
+      name: 'outage_store_write_errors_total',
+      help: 'Failed store inserts, by table and kind (outage: retried; bad_row: the row is dead-lettered)',
+      labelNames: ['table', 'kind'],
       registers,
     }),
     inputErrors: new Counter({
@@ -58,5 +109,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       labelNames: ['kind'],
       registers,
     }),
+    onScrape(refresh) {
+      refreshers.add(refresh);
+      return () => void refreshers.delete(refresh);
+    },
   };
 }

@@ -1,15 +1,17 @@
 /**
  * The operations endpoints every long-running service exposes: `/metrics` (Prometheus),
- * `/healthz` (the process is alive) and `/readyz` (its dependencies are connected).
+ * `/healthz` (liveness: the process answers) and `/readyz` (readiness: started, its consumers
+ * running and keeping up, its store accepting writes; 503 with the reasons in the body otherwise).
  */
 import { createServer, type Server } from 'node:http';
+import type { Health } from './health.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface OpsServerOptions {
   port: number;
   metrics: Metrics;
-  /** Ready once the bus and store are connected; false makes `/readyz` answer 503. */
-  ready: () => boolean;
+  /** Readiness: not ok makes `/readyz` answer 503 with `not ready: <reason>`. */
+  ready: () => Health;
 }
 
 export function startOpsServer(opts: OpsServerOptions): Promise<Server> {
@@ -25,8 +27,13 @@ export function startOpsServer(opts: OpsServerOptions): Promise<Server> {
     } else if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
-      const ready = opts.ready();
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
+      let ready: Health;
+      try {
+        ready = opts.ready();
+      } catch (err) {
+        ready = { ok: false, reason: `readiness check failed: ${(err as Error).message}` };
+      }
+      res.writeHead(ready.ok ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' }).end(ready.ok ? 'ready\n' : `not ready: ${ready.reason ?? 'unknown'}\n`);
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }

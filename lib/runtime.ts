@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import { KafkaBus } from './bus/kafka-bus.ts';
 import { ConfigError, loadEnv, storeConfig, type Env } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
+import { combineHealth, unhealthy, type Health } from './health.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { startOpsServer } from './ops-server.ts';
 import type { Store } from './store/store.ts';
@@ -16,6 +17,8 @@ export interface Runtime {
   metrics: Metrics;
   /** Registers something to close on stop (last registered closes first). */
   onStop(close: () => Promise<unknown>): void;
+  /** Adds a readiness check to `/readyz` (the Kafka bus adds its own; the sink adds its store's). */
+  addHealth(check: () => Health): void;
 }
 
 /**
@@ -25,15 +28,17 @@ export interface Runtime {
 export async function runService(name: string, start: (rt: Runtime) => Promise<void>): Promise<void> {
   let logger: Logger | undefined;
   const closers: (() => Promise<unknown>)[] = [];
-  let ready = false;
+  const checks: (() => Health)[] = [];
+  let phase: 'starting' | 'started' | 'stopping' = 'starting';
   let server: Server | undefined;
   try {
     const env = loadEnv();
     logger = createLogger(name, env.LOG_LEVEL);
     const metrics = createMetrics({ defaultMetrics: true });
-    server = await startOpsServer({ port: env.PORT, metrics, ready: () => ready });
-    await start({ env, logger, metrics, onStop: (c) => closers.push(c) });
-    ready = true;
+    const ready = () => (phase === 'started' ? combineHealth(checks.map((check) => check())) : unhealthy(phase));
+    server = await startOpsServer({ port: env.PORT, metrics, ready });
+    await start({ env, logger, metrics, onStop: (c) => closers.push(c), addHealth: (c) => checks.push(c) });
+    phase = 'started';
     logger.info({ port: env.PORT }, `${name} running`);
   } catch (err) {
     const message = err instanceof ConfigError ? err.message : (err as Error).stack ?? String(err);
@@ -43,7 +48,7 @@ export async function runService(name: string, start: (rt: Runtime) => Promise<v
   }
   const stop = async (signal: string) => {
     logger?.info({ signal }, 'stopping');
-    ready = false;
+    phase = 'stopping';
     for (const close of closers.reverse()) await close().catch((err: unknown) => logger?.error({ err }, 'error while stopping'));
     server?.close();
     process.exit(0);
@@ -66,6 +71,7 @@ export async function kafkaBus(rt: Runtime, clientId: string): Promise<KafkaBus>
   });
   await bus.ensureTopics();
   rt.onStop(() => bus.close());
+  rt.addHealth(() => bus.health());
   return bus;
 }
 

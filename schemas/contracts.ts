@@ -204,10 +204,12 @@ export type Incident = Static<typeof Incident>;
  * - `invalid_utf8`: bytes that are not UTF-8, or a `\uD800`-style escape of a lone surrogate
  *   (neither can be stored without replacing characters);
  * - `out_of_range`: a timestamp outside its years, or a number literal too large for a double
- *   (`1e309`, which JSON.parse turns into Infinity).
+ *   (`1e309`, which JSON.parse turns into Infinity);
+ * - `store_rejected`: passed its contract, but the store refused the row (the contract and the
+ *   table disagree; the detail names the store's error).
  */
 export const DeadLetterReasons = Type.Union(
-  ['malformed_json', 'not_an_object', 'schema_violation', 'oversized', 'too_deep', 'invalid_utf8', 'out_of_range'].map((r) => Type.Literal(r)),
+  ['malformed_json', 'not_an_object', 'schema_violation', 'oversized', 'too_deep', 'invalid_utf8', 'out_of_range', 'store_rejected'].map((r) => Type.Literal(r)),
 );
 
 /** What goes to `dlq.v1`: the original bytes and why they were refused. */
@@ -220,8 +222,14 @@ export const DeadLetter = Type.Object(
     source: Type.Optional(Type.String({ description: 'file:line for replayed input' })),
     reason: DeadLetterReasons,
     detail: Type.String(),
-    /** The original message, base64 so that invalid UTF-8 survives. */
+    /** The original message, base64 so that invalid UTF-8 survives (only its first bytes when `truncated`). */
     valueBase64: Type.String(),
+    /** Extension: lowercase hex SHA-256 of the complete original message. */
+    sha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+    /** Extension: size of the complete original message in bytes. */
+    sizeBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Extension: true when `valueBase64` holds only the first bytes (a dead letter must fit the broker). */
+    truncated: Type.Optional(Type.Boolean()),
   },
   { $id: 'DeadLetter', title: 'DeadLetter', description: 'A refused message (dlq.v1)' },
 );

@@ -13,8 +13,20 @@ export interface TopicSpec {
   readonly partitions: number;
   /** Compacted topics keep the latest record per key forever (a global table). */
   readonly compacted: boolean;
+  /**
+   * Who publishes to the topic: a service (its folder under `services/`), `replay` (the scenario
+   * feed that `replay`, `publish` and `serve --replay` share), or `bus` (the Kafka adapter of any
+   * producer, for a record the broker refuses: too large, bad timestamp).
+   */
   readonly producers: readonly string[];
+  /** Who subscribes to the topic (a service, by its folder under `services/`). */
   readonly consumers: readonly string[];
+  /**
+   * The one consumer group that publishes dead letters for this topic's undecodable messages.
+   * Every other group counts them (`outage_messages_refused_total`) and skips them, so each bad
+   * record is dead-lettered once, not once per group. The sink reads every topic and owns them all.
+   */
+  readonly deadLetteredBy: string;
 }
 
 export const topics = {
@@ -26,6 +38,7 @@ export const topics = {
     compacted: false,
     producers: ['report-ingest', 'social-ingest', 'replay'],
     consumers: ['correlator', 'sink'],
+    deadLetteredBy: 'sink',
   },
   posts: {
     name: 'status.posts.v1',
@@ -35,6 +48,7 @@ export const topics = {
     compacted: false,
     producers: ['social-ingest', 'replay'],
     consumers: ['correlator', 'sink'],
+    deadLetteredBy: 'sink',
   },
   probes: {
     name: 'probe.results.v1',
@@ -44,6 +58,7 @@ export const topics = {
     compacted: false,
     producers: ['prober', 'replay'],
     consumers: ['correlator', 'sink'],
+    deadLetteredBy: 'sink',
   },
   certs: {
     name: 'cert.observations.v1',
@@ -53,6 +68,7 @@ export const topics = {
     compacted: true,
     producers: ['prober', 'cert-inventory', 'replay'],
     consumers: ['correlator', 'sink'],
+    deadLetteredBy: 'sink',
   },
   incidents: {
     name: 'incidents.v1',
@@ -61,7 +77,8 @@ export const topics = {
     partitions: 3,
     compacted: false,
     producers: ['correlator'],
-    consumers: ['sink', 'notifier'],
+    consumers: ['sink', 'annotator', 'notifier', 'api'],
+    deadLetteredBy: 'sink',
   },
   dlq: {
     name: 'dlq.v1',
@@ -69,8 +86,11 @@ export const topics = {
     key: 'source-topic',
     partitions: 1,
     compacted: false,
-    producers: ['correlator', 'sink', 'replay', 'cert-inventory'],
+    // The sink (dead letters of every topic, rows the store refuses), the scenario feed (lines it
+    // cannot read), and the Kafka adapter of any producer (records the broker refuses).
+    producers: ['sink', 'replay', 'bus'],
     consumers: ['sink'],
+    deadLetteredBy: 'sink',
   },
 } as const satisfies Record<string, TopicSpec>;
 

@@ -4,6 +4,9 @@
  * `kafka-bus.ts` (Apache Kafka via kafkajs). Services only ever see this interface.
  */
 import type { TopicName } from '../../schemas/topics.ts';
+import type { Health } from '../health.ts';
+
+export type { Health };
 
 export interface OutgoingMessage {
   readonly key: string;
@@ -22,6 +25,22 @@ export interface BusMessage extends OutgoingMessage {
   readonly topic: TopicName;
   readonly partition?: number;
   readonly offset?: string;
+  /**
+   * The consumer group this message was delivered to (the subscription's `group`), so that only
+   * the topic's dead-letter owner publishes a dead letter for it (`schemas/topics.ts`).
+   */
+  readonly group?: string;
+}
+
+/** What a handler may use while it works on a batch. */
+export interface BatchContext {
+  /**
+   * Tells the broker this consumer is alive. A handler that waits long (a store outage retried
+   * with backoff) calls it between attempts, so its partitions are not taken away mid-batch.
+   */
+  heartbeat(): Promise<void>;
+  /** True once the bus is closing: a handler retrying in a loop gives up (its batch is not committed). */
+  readonly stopping: boolean;
 }
 
 export interface TopicBatch {
@@ -35,9 +54,12 @@ export interface Subscription {
   readonly topics: readonly TopicName[];
   /**
    * Called with messages in the order they were published per key. Offsets are committed only
-   * after the returned promise resolves, so a handler that throws sees the batch again.
+   * after the returned promise resolves, so a handler that throws sees the batch again (after a
+   * backoff; health says the group is failing until a batch succeeds). A handler that keeps
+   * failing makes the Kafka adapter restart its consumer; the memory bus stops the group after
+   * its last redelivery, and `drain()` and `publish()` then reject.
    */
-  readonly eachBatch: (batch: readonly BusMessage[]) => Promise<void>;
+  readonly eachBatch: (batch: readonly BusMessage[], ctx: BatchContext) => Promise<void>;
   /**
    * Topics every instance reads in full, from the start, outside the group's partition sharing
    * (the compacted certificate topic is a global table). The memory bus delivers them in the same
@@ -48,11 +70,22 @@ export interface Subscription {
 
 export interface Bus {
   readonly kind: 'memory' | 'kafka';
+  /**
+   * Publishes in order. A message larger than the bus's limit (the broker's, 1 MB by default) or
+   * one the broker refuses for itself (too large, bad timestamp) does not fail the others: it
+   * becomes a bounded dead letter on `dlq.v1` and the rest go through.
+   */
   publish(topic: TopicName, messages: readonly OutgoingMessage[]): Promise<void>;
   /** Several topics' messages at once, in the given order (one request on Kafka). */
   publishBatch(batches: readonly TopicBatch[]): Promise<void>;
   subscribe(sub: Subscription): Promise<void>;
   /** Resolves once every subscriber has processed everything published so far. */
   drain(): Promise<void>;
+  /**
+   * Whether every consumer of this bus is running and keeping up, and publishing works; when
+   * not, why (a group failing or restarting, a lag that does not go down, publishes failing, closed).
+   * `/readyz` answers from it.
+   */
+  health(): Health;
   close(): Promise<void>;
 }

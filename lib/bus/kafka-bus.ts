@@ -4,17 +4,30 @@
  * - Topics are created explicitly from `schemas/topics.ts` at start-up (never by auto-create), with
  *   `retention.ms=-1` by default so replayed 2020 event times are not deleted by time retention.
  * - The producer is idempotent with `acks=all` (kafkajs requires one in-flight request for that).
- * - A consumer group commits offsets only after the handler's promise resolves (at least once).
+ *   Errors are classified by `kafka-errors.ts`: what will pass is retried with backoff; a record the
+ *   broker refuses for itself (too large, bad timestamp) is never retried: the request is split
+ *   until that record is alone, it becomes a bounded dead letter, and the rest go through.
+ * - A consumer group commits offsets only after the handler's promise resolves (at least once). A
+ *   failing batch is retried in place by kafkajs, then the consumer crashes and is restarted here
+ *   with backoff, for any error, so a group never dies silently; `health()` says which group is
+ *   failing or restarting and why.
  * - Broadcast topics (the certificate global table) use a group id unique to the process, so every
  *   instance reads the whole compacted topic.
+ * - The lag is read from the broker (high watermark minus committed offset), every few seconds
+ *   and before each scrape, so a consumer that stopped shows its lag growing; a lag that does not
+ *   go down (no commit while messages wait, or growing at every check) makes `health()` fail.
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, Partitioners, logLevel, type Consumer, type Producer, type ITopicConfig } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type EachBatchPayload, type ITopicConfig, type Producer } from 'kafkajs';
+import type { DeadLetter } from '../../schemas/contracts.ts';
 import { topics, type TopicName, type TopicSpec } from '../../schemas/topics.ts';
+import { combineHealth, HEALTHY, unhealthy, type Health } from '../health.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { retry, type RetryOptions } from '../retry.ts';
-import type { Bus, BusMessage, OutgoingMessage, Subscription, TopicBatch } from './bus.ts';
+import type { BatchContext, Bus, BusMessage, OutgoingMessage, Subscription, TopicBatch } from './bus.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, deadLetter, deadLetterMessages, messageBytes, splitOversized } from './dead-letters.ts';
+import { classifyKafkaError, isRetriableKafkaError } from './kafka-errors.ts';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -31,6 +44,17 @@ export interface KafkaBusOptions {
   retentionMs?: number;
   /** Replication factor for topics this process creates. */
   replicationFactor?: number;
+  /** Largest message published; larger ones become dead letters. Default: under the broker's 1 MB. */
+  maxMessageBytes?: number;
+  /** kafkajs's in-place retries of a failing batch before the consumer crashes (kafkajs: 5, from 300 ms). */
+  consumerRetry?: { retries?: number; initialRetryTime?: number; maxRetryTime?: number };
+  /** Backoff before a crashed consumer is started again (jittered, doubling per crash in a row). */
+  restart?: { initialMs?: number; maxMs?: number };
+  /**
+   * Lag watch: how often the lag is read, how long messages may wait with no commit (`stallMs`),
+   * and how long the lag may grow at every reading (`growthMs`) before `health()` fails.
+   */
+  lag?: { intervalMs?: number; stallMs?: number; growthMs?: number };
 }
 
 export function topicConfig(spec: TopicSpec, retentionMs: number, replicationFactor: number, prefix = ''): ITopicConfig {
@@ -45,16 +69,74 @@ export function topicConfig(spec: TopicSpec, retentionMs: number, replicationFac
 
 /** Upper bound of one produce request, under the broker's default 1 MB `message.max.bytes`. */
 const MAX_REQUEST_BYTES = 900_000;
+/** Per-record framing counted on top of key and value when filling a request. */
+const RECORD_OVERHEAD = 70;
+
+const LAG_DEFAULTS = { intervalMs: 5_000, stallMs: 60_000, growthMs: 120_000 } as const;
+const RESTART_DEFAULTS = { initialMs: 1_000, maxMs: 30_000 } as const;
+
+type ConsumerState = 'starting' | 'running' | 'failing' | 'restarting' | 'closed';
+
+/** One kafkajs consumer of this bus: a subscription's shared topics, or its broadcast topics. */
+interface GroupConsumer {
+  /** The name in metrics and health: the group, or `<group>-broadcast`. */
+  readonly label: string;
+  /** The subscription's group: delivered messages carry it (dead-letter ownership). */
+  readonly group: string;
+  /** The group id on the broker (prefixed; unique per process for broadcast topics). */
+  readonly groupId: string;
+  readonly topics: readonly TopicName[];
+  readonly handler: Subscription['eachBatch'];
+  consumer: Consumer | undefined;
+  state: ConsumerState;
+  reason: string | undefined;
+  /** Crashes since the last batch that succeeded (the restart backoff doubles with them). */
+  crashes: number;
+  restartTimer: NodeJS.Timeout | undefined;
+  /** This member's partitions at its last join, by broker topic name. */
+  assigned: Record<string, number[]> | undefined;
+  lag: { total: number; committed: number; progressAt: number; growingSince: number | undefined } | undefined;
+  lagProblem: string | undefined;
+}
+
+/** A failing handler as kafkajs sees it: retried in place unless it is a programmer error. */
+class HandlerError extends Error {
+  readonly retriable: boolean;
+  constructor(group: string, cause: unknown) {
+    super(`consumer group "${group}": ${errorText(cause)}`, { cause });
+    this.name = 'HandlerError';
+    this.retriable = !(cause instanceof TypeError || cause instanceof RangeError || cause instanceof ReferenceError || cause instanceof SyntaxError);
+  }
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 500);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+type Out = { key: string; value: string | Buffer };
+type Request = { topic: TopicName; messages: Out[] }[];
 
 export class KafkaBus implements Bus {
   readonly kind = 'kafka' as const;
   private readonly kafka: Kafka;
   private producer: Producer | undefined;
-  private readonly consumers: Consumer[] = [];
+  private admin: Promise<Admin> | undefined;
+  private readonly consumers: GroupConsumer[] = [];
   private readonly prefix: string;
+  private readonly maxMessageBytes: number;
+  private readonly lagOpts: { intervalMs: number; stallMs: number; growthMs: number };
+  private lagTimer: NodeJS.Timeout | undefined;
+  private lagPoll: Promise<void> | undefined;
+  private lagPolledAt = 0;
+  private stopScrape: (() => void) | undefined;
+  /** Why the last publish failed, until one succeeds. */
+  private publishFailure: string | undefined;
+  private closing = false;
+  private closed = false;
 
   constructor(private readonly opts: KafkaBusOptions) {
     this.prefix = opts.topicPrefix ?? '';
+    this.maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.lagOpts = { ...LAG_DEFAULTS, ...opts.lag };
     const log = opts.logger.child({ component: 'kafkajs' });
     this.kafka = new Kafka({
       clientId: opts.clientId,
@@ -94,31 +176,23 @@ export class KafkaBus implements Bus {
   /**
    * Sends in requests of at most `MAX_REQUEST_BYTES`: kafkajs does not split a batch, and a
    * partition's records over the broker's `message.max.bytes` (1 MB by default) are refused whole.
-   * Runs of one topic are merged; order within a topic (and so within a key) is kept.
+   * Runs of one topic are merged; order within a topic (and so within a key) is kept. Messages
+   * over `maxMessageBytes`, and records the broker refuses, become dead letters on dlq.v1.
    */
   async publishBatch(batches: readonly TopicBatch[]): Promise<void> {
-    type Out = { key: string; value: string | Buffer };
+    if (this.closing) throw new Error('bus is closed');
+    const { kept, refused } = splitOversized(batches, this.maxMessageBytes, Date.now());
     const byTopic = new Map<TopicName, Out[]>();
-    for (const b of batches) {
+    for (const b of kept) {
       const list = byTopic.get(b.topic) ?? [];
       for (const m of b.messages) list.push({ key: m.key, value: typeof m.value === 'string' ? m.value : Buffer.from(m.value) });
       byTopic.set(b.topic, list);
     }
-    let request: { topic: TopicName; messages: Out[] }[] = [];
+    let request: Request = [];
     let bytes = 0;
     const send = async () => {
       request = request.filter((r) => r.messages.length > 0);
-      if (request.length === 0) return;
-      const topicMessages = request.map((r) => ({ topic: this.prefix + r.topic, messages: r.messages }));
-      const names = request.map((r) => r.topic);
-      await retry(async () => (await this.connectedProducer()).sendBatch({ topicMessages, acks: -1 }), {
-        ...this.opts.publishRetry,
-        onRetry: (err, attempt, delayMs) => {
-          for (const topic of names) this.opts.metrics?.produceRetries.inc({ topic });
-          this.opts.logger.warn({ topics: names, attempt, delayMs, err: (err as Error).message }, 'publish failed, retrying');
-        },
-      });
-      for (const r of request) this.opts.metrics?.produced.inc({ topic: r.topic }, r.messages.length);
+      if (request.length > 0) await this.sendRequest(request, refused);
       request = [];
       bytes = 0;
     };
@@ -126,7 +200,7 @@ export class KafkaBus implements Bus {
       let current: Out[] = [];
       request.push({ topic, messages: current });
       for (const m of messages) {
-        const size = m.key.length + m.value.length + 70;
+        const size = messageBytes(m) + RECORD_OVERHEAD;
         if (bytes + size > MAX_REQUEST_BYTES && bytes > 0) {
           await send();
           current = [];
@@ -137,6 +211,59 @@ export class KafkaBus implements Bus {
       }
     }
     await send();
+    if (refused.length > 0) await this.publishRefused(refused);
+  }
+
+  /**
+   * One produce request, retried while the error is retriable. A request the broker refuses for
+   * one of its records is halved until that record is alone; it goes to `refused`.
+   */
+  private async sendRequest(request: Request, refused: DeadLetter[]): Promise<void> {
+    const names = request.map((r) => r.topic);
+    try {
+      const topicMessages = request.map((r) => ({ topic: this.prefix + r.topic, messages: r.messages }));
+      await retry(async () => (await this.connectedProducer()).sendBatch({ topicMessages, acks: -1 }), {
+        ...this.opts.publishRetry,
+        shouldRetry: (err) => !this.closing && isRetriableKafkaError(err),
+        onRetry: (err, attempt, delayMs) => {
+          this.publishFailure = errorText(err);
+          for (const topic of names) this.opts.metrics?.produceRetries.inc({ topic });
+          this.opts.logger.warn({ topics: names, attempt, delayMs, err: errorText(err) }, 'publish failed, retrying');
+        },
+      });
+      this.publishFailure = undefined;
+      for (const r of request) this.opts.metrics?.produced.inc({ topic: r.topic }, r.messages.length);
+    } catch (err) {
+      const cls = classifyKafkaError(err);
+      if (cls.action !== 'dead_letter') {
+        this.publishFailure = `${cls.name}: ${errorText(err)}`;
+        throw err;
+      }
+      const flat = request.flatMap((r) => r.messages.map((m) => ({ topic: r.topic, m })));
+      if (flat.length === 1) {
+        const { topic, m } = flat[0]!;
+        refused.push(deadLetter({ topic, value: m.value }, cls.reason ?? 'oversized', `the broker refused the record: ${cls.name} (${errorText(err)})`, Date.now()));
+        this.opts.logger.warn({ topic, error: cls.name, bytes: messageBytes(m) }, 'the broker refused a record: dead-lettered');
+        return;
+      }
+      const half = Math.ceil(flat.length / 2);
+      for (const part of [flat.slice(0, half), flat.slice(half)]) {
+        const regrouped: Request = [];
+        for (const { topic, m } of part) {
+          const last = regrouped.at(-1);
+          if (last?.topic === topic) last.messages.push(m);
+          else regrouped.push({ topic, messages: [m] });
+        }
+        await this.sendRequest(regrouped, refused);
+      }
+    }
+  }
+
+  private async publishRefused(letters: DeadLetter[]): Promise<void> {
+    // Dead letters are bounded far under the limit; one that is not would loop here.
+    if (letters.some((d) => d.topic === topics.dlq.name)) throw new Error(`a dead letter exceeds the bus's limit of ${this.maxMessageBytes} bytes`);
+    for (const d of letters) this.opts.metrics?.deadLettered.inc({ topic: d.topic, reason: d.reason });
+    await this.publishBatch([{ topic: topics.dlq.name, messages: deadLetterMessages(letters) }]);
   }
 
   /** The idempotent producer, connected on first use (and again after a failed connect). */
@@ -149,43 +276,257 @@ export class KafkaBus implements Bus {
     return this.producer;
   }
 
+  private connectedAdmin(): Promise<Admin> {
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      this.admin = admin.connect().then(
+        () => admin,
+        (err: unknown) => {
+          this.admin = undefined;
+          throw err;
+        },
+      );
+    }
+    return this.admin;
+  }
+
   async subscribe(sub: Subscription): Promise<void> {
-    if (sub.topics.length > 0) await this.consume(this.prefix + sub.group, sub.topics, sub.eachBatch);
+    if (this.closing) throw new Error('bus is closed');
+    const add = async (label: string, groupId: string, names: readonly TopicName[]) => {
+      const gc: GroupConsumer = {
+        label,
+        group: sub.group,
+        groupId,
+        topics: names,
+        handler: sub.eachBatch,
+        consumer: undefined,
+        state: 'starting',
+        reason: undefined,
+        crashes: 0,
+        restartTimer: undefined,
+        assigned: undefined,
+        lag: undefined,
+        lagProblem: undefined,
+      };
+      this.consumers.push(gc);
+      this.setState(gc, 'starting');
+      await this.startConsumer(gc);
+    };
+    if (sub.topics.length > 0) await add(sub.group, this.prefix + sub.group, sub.topics);
     // A group id of its own per process: every instance reads the whole topic.
-    if (sub.broadcastTopics?.length) await this.consume(`${this.prefix}${sub.group}-${randomUUID()}`, sub.broadcastTopics, sub.eachBatch);
+    if (sub.broadcastTopics?.length) await add(`${sub.group}-broadcast`, `${this.prefix}${sub.group}-${randomUUID()}`, sub.broadcastTopics);
+    this.watchLag();
   }
 
-  private async consume(groupId: string, names: readonly TopicName[], handler: Subscription['eachBatch']): Promise<void> {
+  private setState(gc: GroupConsumer, state: ConsumerState, reason?: string): void {
+    gc.state = state;
+    gc.reason = reason;
+    this.opts.metrics?.consumerUp.set({ group: gc.label }, state === 'running' ? 1 : 0);
+  }
+
+  private async startConsumer(gc: GroupConsumer): Promise<void> {
     // A 10 s session (kafkajs: 30 s) lets a restarted instance take its partitions back sooner
-    // after a crash; batches heartbeat when they finish, and an insert takes well under that.
-    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 500, sessionTimeout: 10_000, heartbeatInterval: 2_000 });
-    this.consumers.push(consumer);
-    await consumer.connect();
-    await consumer.subscribe({ topics: names.map((n) => this.prefix + n), fromBeginning: true });
-    await consumer.run({
-      eachBatchAutoResolve: true,
-      autoCommit: true,
-      eachBatch: async ({ batch, heartbeat }) => {
-        const topic = batch.topic.slice(this.prefix.length) as TopicName;
-        const msgs: BusMessage[] = batch.messages.map((m) => ({
-          topic,
-          partition: batch.partition,
-          offset: m.offset,
-          key: m.key?.toString('utf8') ?? '',
-          value: m.value ?? new Uint8Array(),
-        }));
-        await handler(msgs);
-        this.opts.metrics?.consumerLag.set({ group: groupId, topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
-        await heartbeat();
-      },
+    // after a crash; batches heartbeat when they finish, and handlers that wait call heartbeat().
+    const consumer = this.kafka.consumer({
+      groupId: gc.groupId,
+      maxWaitTimeInMs: 500,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 2_000,
+      // Restarts are ours (any error, with backoff and health), not kafkajs's (retriable ones only).
+      retry: { ...this.opts.consumerRetry, restartOnFailure: async () => false },
     });
+    gc.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      gc.assigned = e.payload.memberAssignment;
+    });
+    consumer.on(consumer.events.CRASH, (e) => this.onCrash(gc, consumer, e.payload.error));
+    await consumer.connect();
+    await consumer.subscribe({ topics: gc.topics.map((n) => this.prefix + n), fromBeginning: true });
+    await consumer.run({ eachBatchAutoResolve: true, autoCommit: true, eachBatch: (payload) => this.handleBatch(gc, payload) });
+    if (gc.state === 'starting' || gc.state === 'restarting') this.setState(gc, 'running');
   }
 
-  /** Kafka consumers run until closed; there is no global "caught up" point to wait for. */
-  async drain(): Promise<void> {}
+  private async handleBatch(gc: GroupConsumer, { batch, heartbeat, isRunning }: EachBatchPayload): Promise<void> {
+    const topic = batch.topic.slice(this.prefix.length) as TopicName;
+    const msgs: BusMessage[] = batch.messages.map((m) => ({
+      topic,
+      partition: batch.partition,
+      offset: m.offset,
+      key: m.key?.toString('utf8') ?? '',
+      value: m.value ?? new Uint8Array(),
+      group: gc.group,
+    }));
+    const bus = this;
+    const ctx: BatchContext = {
+      heartbeat,
+      get stopping() {
+        return bus.closing || !isRunning();
+      },
+    };
+    try {
+      await gc.handler(msgs, ctx);
+    } catch (err) {
+      const reason = `handler failed on ${topic} partition ${batch.partition} from offset ${batch.firstOffset()}: ${errorText(err)}`;
+      this.setState(gc, 'failing', reason);
+      this.opts.logger.warn({ group: gc.label, topic, partition: batch.partition, offset: batch.firstOffset(), err: errorText(err) }, 'consumer handler failed; the batch will be redelivered');
+      throw new HandlerError(gc.label, err);
+    }
+    if (gc.state !== 'running') this.setState(gc, 'running');
+    gc.crashes = 0;
+    await heartbeat();
+  }
+
+  /** kafkajs has stopped and disconnected the consumer: start a new one after a backoff. */
+  private onCrash(gc: GroupConsumer, consumer: Consumer, error: unknown): void {
+    if (this.closing || gc.consumer !== consumer) return;
+    gc.crashes++;
+    const { initialMs, maxMs } = { ...RESTART_DEFAULTS, ...this.opts.restart };
+    const delay = Math.round(Math.min(maxMs, initialMs * 2 ** (gc.crashes - 1)) * (0.5 + Math.random() / 2));
+    const why = gc.state === 'failing' && gc.reason ? gc.reason : errorText(error);
+    this.setState(gc, 'restarting', `crashed (${why}); restarting in ${delay} ms`);
+    this.opts.metrics?.consumerRestarts.inc({ group: gc.label });
+    this.opts.logger.error({ group: gc.label, crashes: gc.crashes, delayMs: delay, err: errorText(error) }, 'consumer crashed, restarting');
+    gc.restartTimer = setTimeout(() => {
+      gc.restartTimer = undefined;
+      if (this.closing) return;
+      this.startConsumer(gc).catch((err: unknown) => {
+        // Not even connected (the broker is still away): try again, later.
+        const failed = gc.consumer;
+        void failed?.disconnect().catch(() => undefined);
+        if (failed) this.onCrash(gc, failed, err);
+      });
+    }, delay);
+  }
+
+  /** Reads the lag every `intervalMs`, and before each scrape of the lag gauge. */
+  private watchLag(): void {
+    if (this.lagTimer) return;
+    this.lagTimer = setInterval(() => void this.pollLag(), this.lagOpts.intervalMs);
+    this.lagTimer.unref();
+    this.stopScrape = this.opts.metrics?.onScrape(async () => {
+      if (Date.now() - this.lagPolledAt < 1_000) return;
+      await Promise.race([this.pollLag(), sleep(2_000)]);
+    });
+    void this.pollLag();
+  }
+
+  /** High watermark minus committed offset for every partition of every group of this bus. */
+  private pollLag(): Promise<void> {
+    this.lagPoll ??= this.readLag()
+      .catch((err: unknown) => this.opts.logger.debug({ err: errorText(err) }, 'reading the consumer lag failed'))
+      .finally(() => {
+        this.lagPoll = undefined;
+        this.lagPolledAt = Date.now();
+      });
+    return this.lagPoll;
+  }
+
+  private async readLag(): Promise<void> {
+    if (this.closing || this.consumers.length === 0) return;
+    const admin = await this.connectedAdmin();
+    const ends = new Map<string, { partition: number; high: string; low: string }[]>();
+    for (const gc of this.consumers) {
+      if (gc.state === 'closed') continue;
+      const names = gc.topics.map((t) => this.prefix + t);
+      for (const name of names) if (!ends.has(name)) ends.set(name, await admin.fetchTopicOffsets(name));
+      const committed = await admin.fetchOffsets({ groupId: gc.groupId, topics: names });
+      let total = 0;
+      let committedSum = 0;
+      for (const name of names) {
+        const mine = gc.assigned?.[name];
+        const offsets = committed.find((c) => c.topic === name)?.partitions ?? [];
+        for (const p of ends.get(name)!) {
+          const c = Number(offsets.find((o) => o.partition === p.partition)?.offset ?? -1);
+          const at = c >= 0 ? c : Number(p.low);
+          const lag = Math.max(0, Number(p.high) - at);
+          // The gauge shows the whole group's lag (every instance agrees); readiness counts only
+          // this member's partitions (when it has been assigned some).
+          this.opts.metrics?.consumerLag.set({ group: gc.label, topic: name.slice(this.prefix.length), partition: String(p.partition) }, lag);
+          if (gc.assigned && !mine?.includes(p.partition)) continue;
+          total += lag;
+          committedSum += at;
+        }
+      }
+      this.observeLag(gc, total, committedSum);
+    }
+  }
+
+  private observeLag(gc: GroupConsumer, total: number, committed: number): void {
+    const now = Date.now();
+    const prev = gc.lag;
+    const progressed = !prev || total === 0 || committed !== prev.committed;
+    const growing = prev !== undefined && total > prev.total;
+    gc.lag = {
+      total,
+      committed,
+      progressAt: progressed ? now : prev.progressAt,
+      growingSince: growing ? (prev.growingSince ?? prev.progressAt) : undefined,
+    };
+    const { stallMs, growthMs } = this.lagOpts;
+    if (total > 0 && now - gc.lag.progressAt >= stallMs) {
+      gc.lagProblem = `consumer group "${gc.label}": no commit for ${Math.round((now - gc.lag.progressAt) / 1000)} s while ${total} messages wait`;
+    } else if (gc.lag.growingSince !== undefined && now - gc.lag.growingSince >= growthMs) {
+      gc.lagProblem = `consumer group "${gc.label}": lag grew at every check for ${Math.round((now - gc.lag.growingSince) / 1000)} s (now ${total} messages)`;
+    } else {
+      gc.lagProblem = undefined;
+    }
+  }
+
+  health(): Health {
+    if (this.closing) return unhealthy('bus closed');
+    const parts: Health[] = this.consumers.map((gc) => {
+      if (gc.state !== 'running') return unhealthy(`consumer group "${gc.label}" ${gc.state}${gc.reason ? `: ${gc.reason}` : ''}`);
+      return gc.lagProblem ? unhealthy(gc.lagProblem) : HEALTHY;
+    });
+    if (this.publishFailure) parts.push(unhealthy(`publishing fails: ${this.publishFailure}`));
+    return combineHealth(parts);
+  }
+
+  /**
+   * Resolves once every consumer group of this bus has committed the end offsets its topics had
+   * when `drain` was called (everything published so far has been handled). A group that keeps
+   * failing keeps it waiting (`health()` says why); closing the bus rejects it.
+   */
+  async drain(): Promise<void> {
+    if (this.closing) throw new Error('bus is closed');
+    if (this.consumers.length === 0) return;
+    const admin = await this.connectedAdmin();
+    const targets = new Map<string, Map<number, number>>();
+    for (const gc of this.consumers) {
+      for (const t of gc.topics) {
+        const name = this.prefix + t;
+        if (!targets.has(name)) targets.set(name, new Map((await admin.fetchTopicOffsets(name)).map((p) => [p.partition, Number(p.high)])));
+      }
+    }
+    for (;;) {
+      let done = true;
+      for (const gc of this.consumers) {
+        const names = gc.topics.map((t) => this.prefix + t);
+        const committed = await admin.fetchOffsets({ groupId: gc.groupId, topics: names });
+        for (const name of names) {
+          const offsets = committed.find((c) => c.topic === name)?.partitions ?? [];
+          for (const [partition, high] of targets.get(name)!) {
+            const c = Number(offsets.find((o) => o.partition === partition)?.offset ?? -1);
+            if (high > 0 && c < high) done = false;
+          }
+        }
+      }
+      if (done) return;
+      if (this.closing) throw new Error('bus closed while draining');
+      await sleep(100);
+    }
+  }
 
   async close(): Promise<void> {
-    await Promise.allSettled(this.consumers.map((c) => c.disconnect()));
-    await this.producer?.disconnect();
+    if (this.closed) return;
+    this.closing = true;
+    clearInterval(this.lagTimer);
+    this.stopScrape?.();
+    for (const gc of this.consumers) clearTimeout(gc.restartTimer);
+    await Promise.allSettled(this.consumers.map((gc) => gc.consumer?.disconnect()));
+    for (const gc of this.consumers) this.setState(gc, 'closed');
+    await this.lagPoll;
+    await Promise.allSettled([this.producer?.disconnect(), this.admin?.then((a) => a.disconnect())]);
+    this.closed = true;
   }
 }

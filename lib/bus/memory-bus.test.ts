@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { topics } from '../../schemas/topics.ts';
 import type { BusMessage } from './bus.ts';
+import { busContract } from './bus-contract.ts';
 import { MemoryBus } from './memory-bus.ts';
 
 const msgs = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ key: 'k', value: `${tag}${i}` }));
@@ -62,4 +63,9 @@ describe('memory bus', () => {
     await assert.rejects(bus.drain(), /consumer group "broken" failed: disk full/);
     await assert.rejects(bus.publish(topics.reports.name, msgs(1, 'r')), /disk full/);
   });
+});
+
+busContract('memory bus', async () => {
+  const bus = new MemoryBus({ redelivery: { initialMs: 5, maxMs: 20 } });
+  return { bus: async () => bus, timeoutMs: 5_000, close: () => bus.close() };
 });

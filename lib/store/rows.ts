@@ -2,6 +2,7 @@
  * Contract → table row mappings, one per table. Unknown fields of a message go to `extra` (JSON)
  * so that what a producer sent survives the trip into the store.
  */
+import { createHash } from 'node:crypto';
 import type { TObject } from '@sinclair/typebox';
 import {
   CertObservation as CertObservationSchema,
@@ -102,6 +103,8 @@ export function certRow(c: CertObservation): Row {
 }
 
 export function deadLetterRow(d: DeadLetter): Row {
+  // A letter from before the digest fields holds the whole message: its digest is computed here.
+  const whole = d.sha256 === undefined && !d.truncated ? Buffer.from(d.valueBase64, 'base64') : undefined;
   return {
     ts: d.ts,
     topic: d.topic,
@@ -111,6 +114,9 @@ export function deadLetterRow(d: DeadLetter): Row {
     reason: d.reason,
     detail: d.detail,
     value_base64: d.valueBase64,
+    sha256: d.sha256 ?? (whole ? createHash('sha256').update(whole).digest('hex') : ''),
+    size_bytes: d.sizeBytes ?? whole?.length ?? -1,
+    truncated: d.truncated ?? false,
   };
 }
 

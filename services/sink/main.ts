@@ -5,5 +5,6 @@ import { runSink } from './sink.ts';
 await runService('sink', async (rt) => {
   const store = await migratedStore(rt);
   const bus = await kafkaBus(rt, 'sink');
-  await runSink({ bus, store, logger: rt.logger, metrics: rt.metrics });
+  const sink = await runSink({ bus, store, logger: rt.logger, metrics: rt.metrics });
+  rt.addHealth(() => sink.health());
 });

@@ -2,15 +2,27 @@
  * The ClickHouse sink: consumes every topic and writes each batch to its table before the bus may
  * commit it. Writes are idempotent (ReplacingMergeTree on natural keys), so a batch redelivered
  * after a crash leaves no duplicate rows.
+ *
+ * It tells a bad row from a store outage (`store-errors.ts`): an insert ClickHouse refuses for its
+ * data is split in halves until the refused rows are alone, and their messages are dead-lettered
+ * (`store_rejected`) while the rest is stored; an outage (connection refused, timeouts, a store
+ * refusing all writes) is retried with backoff inside the batch, nothing is committed meanwhile,
+ * `health()` and `outage_store_up` say so, and nothing is lost.
+ *
+ * The sink owns the dead letters of every topic (`deadLetteredBy` in `schemas/topics.ts`): it is
+ * the one group that publishes them; the others count and skip what they cannot read.
  */
 import type { CertObservation, DeadLetter, Incident, ProbeResult, StatusPost, UserReport } from '../../schemas/contracts.ts';
 import { topics } from '../../schemas/topics.ts';
-import type { Bus } from '../../lib/bus/bus.ts';
-import { countConsumed, decodeBatch, publishDeadLetters } from '../../lib/bus/dead-letters.ts';
+import type { BatchContext, Bus, BusMessage } from '../../lib/bus/bus.ts';
+import { countConsumed, countRefused, deadLetter, decodeBatch, publishDeadLetters } from '../../lib/bus/dead-letters.ts';
+import { HEALTHY, unhealthy, type Health } from '../../lib/health.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
+import { retry, type RetryOptions } from '../../lib/retry.ts';
 import { annotationRow, certRow, deadLetterRow, incidentEvent, incidentRows, postRow, probeRow, reportRow } from '../../lib/store/rows.ts';
 import type { Row, Store, TableName } from '../../lib/store/store.ts';
+import { classifyStoreError } from './store-errors.ts';
 
 export interface SinkDeps {
   bus: Bus;
@@ -23,70 +35,160 @@ export interface SinkDeps {
    * chDB's parse buffers) small; a larger bus batch is written as several inserts.
    */
   insertRows?: number;
+  /** Backoff of inserts during a store outage (default: forever, from 500 ms up to 5 s, until the bus closes). */
+  storeRetry?: RetryOptions;
 }
 
-export async function runSink(deps: SinkDeps): Promise<void> {
+export interface SinkHandle {
+  /** Whether the store accepts writes; when not, since when and why (readiness). */
+  health(): Health;
+}
+
+/** Retried while the store is out: a batch waits for it rather than being dropped. */
+export const STORE_RETRY_DEFAULTS = { retries: Number.POSITIVE_INFINITY, initialMs: 500, maxMs: 5_000 } as const;
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').slice(0, 300);
+
+interface Entry {
+  row: Row;
+  message: BusMessage;
+}
+
+export async function runSink(deps: SinkDeps): Promise<SinkHandle> {
   const { bus, store, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
   const insertRows = deps.insertRows ?? 10_000;
   // The previous state of each incident, to name what a new revision changed.
   const lastSeen = new Map<string, Incident>();
 
+  let storeProblem: string | undefined;
+  metrics.storeUp.set(1);
+  const storeBack = () => {
+    if (storeProblem) logger.info('the store accepts writes again');
+    storeProblem = undefined;
+    metrics.storeUp.set(1);
+  };
+
+  /** One insert, retried with backoff while the store is out; a bad-row error goes to the caller. */
+  const insert = async (table: TableName, rows: Row[], ctx: BatchContext) => {
+    let lostTurn: unknown;
+    await retry(() => store.insert(table, rows), {
+      ...STORE_RETRY_DEFAULTS,
+      ...deps.storeRetry,
+      shouldRetry: (err) => {
+        const c = classifyStoreError(err);
+        if (c.kind !== 'outage') return false;
+        metrics.storeWriteErrors.inc({ table, kind: 'outage' });
+        storeProblem = `store refuses writes since ${new Date(now()).toISOString()} (${c.name}): ${errorText(err)}`.slice(0, 400);
+        metrics.storeUp.set(0);
+        // Stop waiting when the bus closes or the partitions moved to another member: the batch is
+        // not committed, so it is read again (here or there).
+        return !ctx.stopping && lostTurn === undefined;
+      },
+      onRetry: (err, attempt, delayMs) => {
+        logger.warn({ table, rows: rows.length, attempt, delayMs, err: errorText(err) }, 'store write failed, retrying');
+        ctx.heartbeat().catch((e: unknown) => (lostTurn = e));
+      },
+    });
+    storeBack();
+  };
+
+  /** Writes rows, splitting an insert the store refuses for its data until the bad rows are alone. */
+  const write = async (table: TableName, entries: Entry[], rejected: Map<BusMessage, string>, ctx: BatchContext): Promise<number> => {
+    try {
+      await insert(
+        table,
+        entries.map((e) => e.row),
+        ctx,
+      );
+      return entries.length;
+    } catch (err) {
+      const c = classifyStoreError(err);
+      if (c.kind !== 'bad_row') throw err;
+      metrics.storeWriteErrors.inc({ table, kind: 'bad_row' });
+      if (entries.length === 1) {
+        rejected.set(entries[0]!.message, `${table}: the store refused the row: ${c.name}: ${errorText(err)}`);
+        return 0;
+      }
+      const half = Math.ceil(entries.length / 2);
+      return (await write(table, entries.slice(0, half), rejected, ctx)) + (await write(table, entries.slice(half), rejected, ctx));
+    }
+  };
+
   await bus.subscribe({
     group: 'sink',
     topics: [topics.reports.name, topics.posts.name, topics.probes.name, topics.certs.name, topics.incidents.name, topics.dlq.name],
-    eachBatch: async (batch) => {
-      const { good, dead } = decodeBatch(batch, now());
+    eachBatch: async (batch, ctx) => {
+      const { good, dead, refused } = decodeBatch(batch, now());
       countConsumed(metrics, 'sink', good);
-      const rows = new Map<TableName, Row[]>();
-      const add = (table: TableName, row: Row) => {
+      countRefused(metrics, 'sink', refused);
+      const rows = new Map<TableName, Entry[]>();
+      const add = (table: TableName, row: Row, message: BusMessage) => {
         const list = rows.get(table);
-        if (list) list.push(row);
-        else rows.set(table, [row]);
+        if (list) list.push({ row, message });
+        else rows.set(table, [{ row, message }]);
       };
       for (const d of good) {
         switch (d.topic) {
           case 'reports':
-            add('reports', reportRow(d.value as UserReport));
+            add('reports', reportRow(d.value as UserReport), d.message);
             break;
           case 'posts':
-            add('status_posts', postRow(d.value as StatusPost));
+            add('status_posts', postRow(d.value as StatusPost), d.message);
             break;
           case 'probes':
-            add('probe_results', probeRow(d.value as ProbeResult));
+            add('probe_results', probeRow(d.value as ProbeResult), d.message);
             break;
           case 'certs':
-            add('cert_observations', certRow(d.value as CertObservation));
+            add('cert_observations', certRow(d.value as CertObservation), d.message);
             break;
           case 'incidents': {
             const inc = d.value as Incident;
             const r = incidentRows(inc, inc.revision ?? 0);
-            add('incidents', r.incident);
-            for (const h of r.hints) add('incident_hints', h);
-            add('annotations', annotationRow(inc, incidentEvent(inc, lastSeen.get(inc.id))));
+            add('incidents', r.incident, d.message);
+            for (const h of r.hints) add('incident_hints', h, d.message);
+            add('annotations', annotationRow(inc, incidentEvent(inc, lastSeen.get(inc.id))), d.message);
             lastSeen.set(inc.id, inc);
             break;
           }
           case 'dlq':
-            add('dead_letters', deadLetterRow(d.value as DeadLetter));
+            add('dead_letters', deadLetterRow(d.value as DeadLetter), d.message);
             break;
         }
       }
+      const rejected = new Map<BusMessage, string>();
       for (const [table, list] of rows) {
+        let stored = 0;
         for (let i = 0; i < list.length; i += insertRows) {
           const chunk = list.slice(i, i + insertRows);
-          await store.insert(table, chunk);
-          metrics.batchRows.observe({ table }, chunk.length);
+          const n = await write(table, chunk, rejected, ctx);
+          metrics.batchRows.observe({ table }, n);
+          stored += n;
         }
-        metrics.storedRows.inc({ table }, list.length);
+        metrics.storedRows.inc({ table }, stored);
       }
       // A dead letter that fails to decode as one is stored directly rather than looping back.
       const loops = dead.filter((d) => d.topic === topics.dlq.name);
       if (loops.length > 0) {
         logger.warn({ count: loops.length }, 'undecodable messages on dlq.v1 stored as dead letters');
-        await store.insert('dead_letters', loops.map(deadLetterRow));
+        await write(
+          'dead_letters',
+          loops.map((d) => ({ row: deadLetterRow(d), message: { topic: topics.dlq.name, key: d.topic, value: '', ...(d.offset !== undefined ? { offset: d.offset } : {}) } })),
+          rejected,
+          ctx,
+        );
       }
-      await publishDeadLetters(bus, dead.filter((d) => d.topic !== topics.dlq.name), metrics);
+      const storeRejected: DeadLetter[] = [];
+      for (const [message, detail] of rejected) {
+        const letter = deadLetter(message, 'store_rejected', detail, now());
+        if (message.topic === topics.dlq.name) logger.error({ offset: message.offset, detail }, 'the store refused a dead letter; it stays on dlq.v1 only');
+        else storeRejected.push(letter);
+        countRefused(metrics, 'sink', [letter]);
+      }
+      if (storeRejected.length > 0) logger.warn({ count: storeRejected.length }, 'rows the store refused are dead-lettered');
+      await publishDeadLetters(bus, [...dead.filter((d) => d.topic !== topics.dlq.name), ...storeRejected], metrics);
     },
   });
+
+  return { health: () => (storeProblem ? unhealthy(storeProblem) : HEALTHY) };
 }
