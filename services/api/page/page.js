@@ -566,14 +566,13 @@ function warningsList(items) {
 async function renderIncident(id, seq) {
   let inc;
   try {
-    if (!serviceNames.size) {
-      const sv = await api('services').catch(() => null);
-      if (sv) {
-        for (const x of sv.items) serviceNames.set(x.id, x.name);
-        setAsOf(sv.asOf);
-      }
+    // The services for their names and the data's "as of" time; the incident view works without.
+    const [sv, detail] = await Promise.all([api('services').catch(() => null), api(`incidents/${encodeURIComponent(id)}`)]);
+    if (sv && seq === renderSeq) {
+      for (const x of sv.items) serviceNames.set(x.id, x.name);
+      setAsOf(sv.asOf);
     }
-    inc = await api(`incidents/${encodeURIComponent(id)}`);
+    inc = detail;
   } catch (err) {
     if (seq !== renderSeq) return;
     const notFound = err instanceof ApiError && err.status === 404;
