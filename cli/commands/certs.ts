@@ -1,5 +1,5 @@
 /** `outage certs scan|warnings`: the certificate inventory and its early warnings. */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { loadCatalog } from '../../lib/catalog.ts';
@@ -7,6 +7,24 @@ import { ConfigError, loadEnv, p12Passwords as p12PasswordsOf } from '../../lib/
 import { migrate } from '../../lib/store/migrate.ts';
 import { openStore } from '../../lib/store/store.ts';
 import { storeOf, withDataDir, type DataDirOption } from '../store-option.ts';
+
+/** Whether a path exists, a dangling symbolic link included. */
+function lexists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 export function register(program: Command): void {
   const certs = program.command('certs').description('certificate inventory and early warnings');
@@ -27,8 +45,9 @@ export function register(program: Command): void {
       const results = [];
       for (const p of paths) {
         if (/^https?:\/\//.test(p)) results.push(await scanUrls([p], ts, { p12Passwords }));
-        else if (!existsSync(p)) throw new ConfigError(`${p}: no such file or directory`);
-        else results.push(await scanCertDir(p, ts, statSync(p).isDirectory() ? p : dirname(p), { p12Passwords }));
+        else if (!lexists(p)) throw new ConfigError(`${p}: no such file or directory`);
+        // A dangling link, a loop or a FIFO named here is reported by the scan like one inside a folder.
+        else results.push(await scanCertDir(p, ts, isDirectory(p) ? p : dirname(p), { p12Passwords }));
       }
       const observations = results.flatMap((r) => r.observations);
       for (const e of results.flatMap((r) => r.errors)) process.stderr.write(`${e.file}:${e.line}: ${e.message}\n`);
