@@ -3,11 +3,10 @@
  * string (a bad value is a 400 naming the parameter) and carries the JSON Schema the OpenAPI
  * document publishes for it, so the document and the validation cannot drift apart.
  *
- * Wire format: `?name=value` once per name (a repeated name is refused); an empty value counts as
- * absent; times are ISO-8601 UTC with a `Z`; cursors are opaque base64url strings.
+ * Wire format: `?name=value` once per name (a repeated or empty one is refused); times are ISO-8601
+ * UTC with a `Z`, in the years 1970 to 2100 like every event time; cursors are opaque base64url strings.
  */
 import type { Request } from 'express';
-import { Timestamp } from '../../schemas/contracts.ts';
 import { isUtcTimestamp } from '../../schemas/decode.ts';
 import { HttpError } from './problem.ts';
 
@@ -44,7 +43,8 @@ export function parseParams<P extends ParamSpecs>(specs: P, req: Request): Parse
   const out: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(specs)) {
     const raw = spec.in === 'query' ? (query[name] as string | undefined) : (req.params as Record<string, string | undefined>)[name];
-    out[name] = spec.parse(raw === '' ? undefined : raw, name);
+    if (raw === '') throw HttpError.badParam(name, 'is empty; leave it out for the default');
+    out[name] = spec.parse(raw, name);
   }
   return out as ParsedParams<P>;
 }
@@ -56,6 +56,9 @@ interface Common {
 /** Earliest and latest time a parameter may name: the contracts' range of event times. */
 const MIN_TIME_MS = Date.UTC(1970, 0, 1);
 const MAX_TIME_MS = Date.UTC(2101, 0, 1);
+/** The shape of a time, its years limited in the pattern so that the document states the range too. */
+const TIME_PATTERN = '^(19[7-9][0-9]|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?Z$';
+const TIME_RE = new RegExp(TIME_PATTERN);
 
 function int(o: Common & { min: number; max: number; default: number; multipleOf?: number }): ParamSpec<number>;
 function int(o: Common & { min: number; max: number; multipleOf?: number }): ParamSpec<number | undefined>;
@@ -106,17 +109,17 @@ function oneOf<const V extends string>(values: readonly V[], o: Common): ParamSp
 
 /** A time as epoch milliseconds. */
 function time(o: Common): ParamSpec<number | undefined> {
-  const { description: _omit, ...schema } = Timestamp as unknown as Record<string, unknown>;
   return {
     in: 'query',
     description: o.description,
     required: false,
-    schema,
+    schema: { type: 'string', format: 'date-time', pattern: TIME_PATTERN },
     parse(raw, name) {
       if (raw === undefined) return undefined;
-      const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/.test(raw) && isUtcTimestamp(raw) ? Date.parse(raw) : NaN;
-      if (!Number.isFinite(ms)) throw HttpError.badParam(name, `must be an ISO-8601 UTC time such as 2020-02-03T13:40:00Z, got "${raw.slice(0, 40)}"`);
-      if (ms < MIN_TIME_MS || ms >= MAX_TIME_MS) throw HttpError.badParam(name, 'must be in the years 1970 to 2100');
+      const ms = TIME_RE.test(raw) && isUtcTimestamp(raw) ? Date.parse(raw) : NaN;
+      if (!Number.isFinite(ms) || ms < MIN_TIME_MS || ms >= MAX_TIME_MS) {
+        throw HttpError.badParam(name, `must be an ISO-8601 UTC time in the years 1970 to 2100, such as 2020-02-03T13:40:00Z, got "${raw.slice(0, 40)}"`);
+      }
       return ms;
     },
   };
