@@ -4,6 +4,7 @@
  *
  *   npm run bench                 # 12 services, 7 days, ~1 M reports (generated once, cached)
  *   npm run bench -- --quick      # 6 services, 2 days: a smoke run
+ *   npm run bench -- --only api   # query API latency over 10 M stored reports
  *
  * Each measurement runs in its own process so peak RSS belongs to it alone.
  */
@@ -20,9 +21,9 @@ const opts = new Command()
   .option('--services <n>', 'services', (v) => Number(v), 12)
   .option('--days <n>', 'days', (v) => Number(v), 7)
   .option('--rate <n>', 'peak reports per minute of the busiest service', (v) => Number(v), 62)
-  .option('--only <part>', 'embedded | kafka (default: both)')
+  .option('--only <part>', 'embedded | kafka | api (default: all)')
   .parse()
-  .opts<{ quick?: boolean; services: number; days: number; rate: number; only?: 'embedded' | 'kafka' }>();
+  .opts<{ quick?: boolean; services: number; days: number; rate: number; only?: 'embedded' | 'kafka' | 'api' }>();
 if (opts.quick) Object.assign(opts, { services: 6, days: 2, rate: 40 });
 
 interface Measurement {
@@ -58,7 +59,7 @@ const cpu = cpus()[0]?.model ?? 'unknown CPU';
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const out: string[] = [];
 
-if (opts.only !== 'kafka') {
+if (opts.only === undefined || opts.only === 'embedded') {
   const dataDir = join(ROOT, '.cache/bench/chdb');
   log('raw read + JSON.parse …');
   const raw = measure('raw', dir);
@@ -84,7 +85,7 @@ if (opts.only !== 'kafka') {
   );
 }
 
-if (opts.only !== 'embedded') {
+if (opts.only === undefined || opts.only === 'kafka') {
   const { kafkaBench } = await import('./kafka.ts');
   const rows = await kafkaBench(dir, join(ROOT, '.cache/bench'), log);
   const base = rows.find((r) => r.stage.startsWith('raw'))!;
@@ -94,6 +95,19 @@ if (opts.only !== 'embedded') {
     '| stage | events | time | events/s | ratio to raw kafkajs | peak RSS |',
     '|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.stage} | ${fmt(r.events)} | ${r.seconds.toFixed(1)} s | ${fmt(rate(r))} | ${(rate(r) / rate(base)).toFixed(2)} | ${r.maxRssMb ? `${fmt(r.maxRssMb)} MB` : '—'} |`),
+    '',
+  );
+}
+if (opts.only === undefined || opts.only === 'api') {
+  const { apiBench } = await import('./api.ts');
+  const rows = opts.quick ? 1_000_000 : 10_000_000;
+  const r = await apiBench(join(ROOT, '.cache/bench'), log, rows);
+  out.push(
+    `Query API of \`outage serve\` (chDB, ${fmt(r.storedRows)} generated report rows plus the bundled example; sequential requests over loopback from another process); serve RSS ${fmt(r.rssMb)} MB after the run, peak ${fmt(r.peakRssMb)} MB:`,
+    '',
+    '| endpoint | requests | p50 | p99 |',
+    '|---|---|---|---|',
+    ...r.rows.map((a) => `| ${a.endpoint} | ${a.requests} | ${a.p50Ms.toFixed(1)} ms | ${a.p99Ms.toFixed(1)} ms |`),
     '',
   );
 }

@@ -14,7 +14,7 @@ import * as generate from './commands/generate.ts';
 import * as probe from './commands/probe.ts';
 import * as publish from './commands/publish.ts';
 import * as replay from './commands/replay.ts';
-//SERVE import * as serve from './commands/serve.ts';
+import * as serve from './commands/serve.ts';
 import * as store from './commands/store.ts';
 
 // Output piped into a reader that stops early (`| head -1`) is not an error: end quietly, with
@@ -31,7 +31,7 @@ const program = new Command()
   .description('Outage detection and correlation: user reports, probes and certificates joined into incidents with ranked root-cause hints')
   .showHelpAfterError();
 
-for (const command of [/*SERVE serve,*/ replay, publish, probe, certs, detect, store, catalog, generate]) command.register(program);
+for (const command of [serve, replay, publish, probe, certs, detect, store, catalog, generate]) command.register(program);
 
 try {
   await program.parseAsync();

@@ -57,10 +57,10 @@ export async function runService(name: string, start: (rt: Runtime) => Promise<v
   process.once('SIGINT', () => void stop('SIGINT'));
 }
 
-/** The Kafka bus a standalone service needs; one process with every service is `outage replay`. */
+/** The Kafka bus a standalone service needs; one process with every service is `outage serve`. */
 export async function kafkaBus(rt: Runtime, clientId: string): Promise<KafkaBus> {
   if (!rt.env.KAFKA_BROKERS) {
-    throw new ConfigError('KAFKA_BROKERS is not set: a service running as its own process talks to the others through Kafka (for everything in one process, use `outage replay`)');
+    throw new ConfigError('KAFKA_BROKERS is not set: a service running as its own process talks to the others through Kafka (for everything in one process, use `outage serve`)');
   }
   const bus = new KafkaBus({
     brokers: rt.env.KAFKA_BROKERS.split(','),
