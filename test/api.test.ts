@@ -213,6 +213,7 @@ describe('query API', () => {
       assert.match(unknown.detail, /unknown query parameter "page"/);
       await problem('/api/v1/incidents?limit=1&limit=2', 400, 'limit');
       await problem('/api/v1/incidents?a[b]=1', 400, 'a[b]');
+      await problem('/api/v1/incidents?service=', 400, 'service');
     });
 
     it('shows the Teams incident in full: hints with evidence, revisions, series, probes, certificates', async () => {
@@ -606,13 +607,15 @@ describe('query API', () => {
           `/api/v1/incidents/${encodeURIComponent(payload)}`,
           `/api/v1/services/${encodeURIComponent(payload)}/series`,
           `/api/v1/incidents?${encodeURIComponent(payload)}=1`,
+          // A token that is no token: refused before any stream starts.
+          `/api/v1/events?access_token=${encodeURIComponent(payload)}`,
           // A well-formed cursor whose id is the payload: bound as a value, it only positions the page.
           `/api/v1/incidents?cursor=${encodeCursor({ ms: Date.parse('2020-03-10T14:00:00Z'), id: payload })}`,
         ];
         for (const path of paths) {
           const r = await get(base, path);
           requests++;
-          assert.ok([200, 400, 404].includes(r.status), `${path} → ${r.status} ${r.text.slice(0, 200)}`);
+          assert.ok([200, 400, 401, 404].includes(r.status), `${path} → ${r.status} ${r.text.slice(0, 200)}`);
           // Echoing the bad value back in the problem is fine; anything else of the engine is not.
           assert.doesNotMatch(r.text.replaceAll(JSON.stringify(payload).slice(1, -1), ''), leaks, `${path} leaks: ${r.text.slice(0, 300)}`);
           if (r.status === 200 && path.includes('cursor=')) {

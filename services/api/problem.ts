@@ -25,6 +25,11 @@ const titles = {
 } as const;
 export type ProblemKind = keyof typeof titles;
 
+/**
+ * An answer other than success, with the parameter at fault.
+ *
+ * @example throw new HttpError(404, 'not-found', 'no incident with id "x"', 'id')
+ */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -51,7 +56,11 @@ export class HttpError extends Error {
   }
 }
 
-/** Answers unmatched requests with a 404 problem. */
+/**
+ * Answers unmatched requests with a 404 problem.
+ *
+ * @example app.use(notFound()) // after every route
+ */
 export function notFound(): RequestHandler {
   return (req, _res, next) => next(new HttpError(404, 'not-found', `no such endpoint: ${req.method} ${req.path.slice(0, 200)}`));
 }

@@ -14,6 +14,11 @@ import { isoOf, isoOrNull, msOf } from './time.ts';
 
 type Raw = Record<string, unknown>;
 
+/** Query parameters without the absent ones (a filter that is not used binds nothing). */
+function bound(params: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined));
+}
+
 const SUMMARY_COLUMNS = `id, revision, service, status, started_at, detected_at, resolved_at,
   peak_per_min, baseline_per_min, top_hint_kind, top_hint_confidence, top_hint_summary`;
 
@@ -61,7 +66,7 @@ export async function listIncidents(store: Store, f: IncidentFilter, limit: numb
      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
      ORDER BY started_at DESC, id DESC
      LIMIT {limit:UInt32}`,
-    { service: f.service, status: f.status, hint: f.hint, from: f.fromMs, to: f.toMs, cursorMs: cursor?.ms, cursorId: cursor?.id, limit: limit + 1 },
+    bound({ service: f.service, status: f.status, hint: f.hint, from: f.fromMs, to: f.toMs, cursorMs: cursor?.ms, cursorId: cursor?.id, limit: limit + 1 }),
   );
   // One row more than asked tells whether another page exists.
   const items = rows.slice(0, limit).map(summaryOf);
@@ -69,7 +74,11 @@ export async function listIncidents(store: Store, f: IncidentFilter, limit: numb
   return { items, next: rows.length > limit && last ? { ms: Date.parse(last.startedAt), id: last.id } : null };
 }
 
-/** Open incidents and those resolved in [sinceMs, untilMs], newest onset first (for the services' state). */
+/**
+ * Open incidents and those resolved in [sinceMs, untilMs], newest onset first (for the services' state).
+ *
+ * @example await currentIncidents(store, asOf - 3_600_000, asOf) // open ones and those resolved in the last hour
+ */
 export async function currentIncidents(store: Store, sinceMs: number, untilMs: number): Promise<IncidentSummary[]> {
   const rows = await store.query<Raw>(
     `SELECT ${SUMMARY_COLUMNS} FROM incidents FINAL
@@ -82,7 +91,11 @@ export async function currentIncidents(store: Store, sinceMs: number, untilMs: n
   return rows.map(summaryOf);
 }
 
-/** One incident's current state with its hints, or undefined. */
+/**
+ * One incident's current state with its hints, or undefined.
+ *
+ * @example (await getIncident(store, 'teams-20200203T1340Z'))?.hints[0]?.kind // 'cert_expired'
+ */
 export async function getIncident(store: Store, id: string): Promise<(IncidentSummary & { hints: Hint[] }) | undefined> {
   const rows = await store.query<Raw>(`SELECT ${SUMMARY_COLUMNS}, hints FROM incidents FINAL WHERE id = {id:String} LIMIT 1`, { id });
   const r = rows[0];
@@ -90,7 +103,11 @@ export async function getIncident(store: Store, id: string): Promise<(IncidentSu
   return { ...summaryOf(r), hints: JSON.parse(String(r.hints)) as Hint[] };
 }
 
-/** Every state change of an incident, oldest first (the annotations rows the sink writes). */
+/**
+ * Every state change of an incident, oldest first (the annotations rows the sink writes).
+ *
+ * @example (await incidentRevisions(store, 'teams-20200203T1340Z'))[0]?.event // 'opened'
+ */
 export async function incidentRevisions(store: Store, id: string): Promise<Static<typeof IncidentRevision>[]> {
   const rows = await store.query<Raw>(
     `SELECT revision, event, time, title, text FROM annotations FINAL WHERE incident_id = {id:String} ORDER BY revision, time LIMIT 100000`,
@@ -102,6 +119,8 @@ export async function incidentRevisions(store: Store, id: string): Promise<Stati
 /**
  * Probe results per service × target × region in [fromMs, toMs): the last check, counts, error
  * codes (most frequent first) and the median duration. `services` undefined: every service.
+ *
+ * @example await probeStatuses(store, ['teams', 'm365-auth'], asOf - 3_600_000, asOf)
  */
 export async function probeStatuses(store: Store, services: readonly string[] | undefined, fromMs: number, toMs: number): Promise<ProbeStatus[]> {
   const rows = await store.query<Raw>(
@@ -119,7 +138,7 @@ export async function probeStatuses(store: Store, services: readonly string[] | 
      GROUP BY service, target, region
      ORDER BY service, target, region
      LIMIT 10000`,
-    { from: fromMs, to: toMs, services },
+    bound({ from: fromMs, to: toMs, services }),
   );
   return rows.map((r) => {
     const [codes, counts] = r.codes as [string[], (string | number)[]];
@@ -140,7 +159,11 @@ export async function probeStatuses(store: Store, services: readonly string[] | 
   });
 }
 
-/** Dead letters by source topic and reason, the largest count first. */
+/**
+ * Dead letters by source topic and reason, the largest count first.
+ *
+ * @example (await deadLetterCounts(store)).items[0] // { topic: 'outage.reports.v1', reason: 'malformed_json', count: 3, lastAt: '…Z' }
+ */
 export async function deadLetterCounts(store: Store): Promise<Static<typeof DeadLetterCounts>> {
   const rows = await store.query<Raw>(
     `SELECT topic, reason, count() AS n, max(ts) AS last_at FROM dead_letters FINAL GROUP BY topic, reason ORDER BY n DESC, topic, reason LIMIT 10000`,
@@ -151,6 +174,8 @@ export async function deadLetterCounts(store: Store): Promise<Static<typeof Dead
 /**
  * The stored early warnings, the latest computation per certificate: certificates on services
  * first, then by level and days left.
+ *
+ * @example await storedWarnings(store, { level: 'expired', service: 'teams' })
  */
 export async function storedWarnings(store: Store, f: { level?: Warning['level'] | undefined; service?: string | undefined }): Promise<Warning[]> {
   const where: string[] = [];
@@ -162,7 +187,7 @@ export async function storedWarnings(store: Store, f: { level?: Warning['level']
      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
      ORDER BY empty(services), indexOf(['expired', 'critical', 'high', 'warning', 'notice'], level), days_left, sha256
      LIMIT 10000`,
-    { level: f.level, service: f.service },
+    bound({ level: f.level, service: f.service }),
   );
   return rows.map((r) => ({
     sha256: String(r.sha256),
@@ -183,7 +208,11 @@ export async function storedWarnings(store: Store, f: { level?: Warning['level']
 /** A stored certificate observation with the place it was seen (the compaction key's second half). */
 export type PlacedObservation = CertObservation & { place: string };
 
-/** The certificate inventory: the latest observation per certificate and place. */
+/**
+ * The certificate inventory: the latest observation per certificate and place.
+ *
+ * @example new Set((await certObservations(store)).map((o) => o.sha256)).size // certificates known
+ */
 export async function certObservations(store: Store): Promise<PlacedObservation[]> {
   // Without `pem` and `extra`: nothing here needs them and they are the bulk of the rows.
   const rows = await store.query<Raw>(
@@ -234,7 +263,11 @@ export async function reportBuckets(store: Store, q: { services: readonly string
   return rows.map((r) => ({ service: String(r.service), daysBack: Number(r.d), bucket: Number(r.bucket), reports: Number(r.reports) }));
 }
 
-/** The first minute with reports, per service (where seasonal history starts). */
+/**
+ * The first minute with reports, per service (where seasonal history starts).
+ *
+ * @example (await firstReportMinutes(store, ['teams'])).get('teams') // 1580083200000
+ */
 export async function firstReportMinutes(store: Store, services: readonly string[]): Promise<Map<string, number>> {
   const rows = await store.query<Raw>(
     `SELECT service, min(minute) AS first FROM report_counts_1m WHERE service IN {services:Array(String)} GROUP BY service`,
@@ -243,7 +276,11 @@ export async function firstReportMinutes(store: Store, services: readonly string
   return new Map(rows.map((r) => [String(r.service), msOf(r.first)]));
 }
 
-/** Whether the store answers at all (readiness). */
+/**
+ * Whether the store answers at all (readiness).
+ *
+ * @example await storeAnswers(store) // true
+ */
 export async function storeAnswers(store: Store): Promise<boolean> {
   const rows = await store.query<Raw>('SELECT 1 AS ok');
   return Number(rows[0]?.ok) === 1;

@@ -18,7 +18,11 @@ export function isoOf(value: unknown): string {
   return new Date(msOf(value)).toISOString();
 }
 
-/** Like `isoOf`, but null stays null (Nullable columns). */
+/**
+ * Like `isoOf`, but null stays null (Nullable columns).
+ *
+ * @example isoOrNull(null) // null
+ */
 export function isoOrNull(value: unknown): string | null {
   return value === null || value === undefined ? null : isoOf(value);
 }
@@ -36,7 +40,11 @@ export function msOf(value: unknown): number {
   return ms;
 }
 
-/** Rounds down to a whole minute (the resolution of the per-minute rollups). */
+/**
+ * Rounds down to a whole minute (the resolution of the per-minute rollups).
+ *
+ * @example new Date(floorMinute(Date.parse('2020-02-03T13:40:59Z'))).toISOString() // '2020-02-03T13:40:00.000Z'
+ */
 export function floorMinute(ms: number): number {
   return Math.floor(ms / MINUTE_MS) * MINUTE_MS;
 }
