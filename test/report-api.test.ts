@@ -3,12 +3,14 @@
  * bad input; exactly the accepted reports must reach the bus.
  */
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { UserReport } from '../schemas/contracts.ts';
 import { topics } from '../schemas/topics.ts';
 import { MemoryBus } from '../lib/bus/memory-bus.ts';
 import { parseCatalog } from '../lib/catalog.ts';
+import { hardenServer, HTTP_TIMEOUT_DEFAULTS } from '../lib/http-server.ts';
 import { createLogger } from '../lib/log.ts';
 import { createMetrics } from '../lib/metrics.ts';
 import { createReportApp } from '../services/report-ingest/app.ts';
@@ -122,6 +124,34 @@ describe('report API', () => {
     assert.deepEqual(onBus, []);
   });
 
+  it('refuses hostile bodies with the reason a consumer would give: not UTF-8, too deep, year 0000, 1e309', async () => {
+    const bytes = async (body: Buffer, type = 'application/json') => {
+      const res = await fetch(base, { method: 'POST', body, headers: { 'content-type': type, authorization: `Bearer ${TOKEN}` } });
+      await bus.drain();
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    const latin1 = Buffer.concat([Buffer.from(JSON.stringify(report()).slice(0, -1) + ',"text":"caf'), Buffer.from([0xe9, 0x22, 0x7d])]);
+    const cases: [Buffer, number, string][] = [
+      [latin1, 400, 'invalid_utf8'],
+      [Buffer.from(JSON.stringify(report()).replace('}', `,"x":${'['.repeat(3000)}${']'.repeat(3000)}}`)), 400, 'too_deep'],
+      [Buffer.from(JSON.stringify(report({ ts: '0000-01-01T00:00:00Z' }))), 400, 'out_of_range'],
+      [Buffer.from(JSON.stringify(report()).replace('}', ',"n":1e309}')), 400, 'out_of_range'],
+    ];
+    for (const [body, status, error] of cases) {
+      const res = await bytes(body);
+      assert.equal(res.status, status, JSON.stringify(res.json));
+      assert.equal(res.json.error ?? (res.json.refused as { reason: string }[])[0]!.reason, error, JSON.stringify(res.json));
+    }
+    // In a batch only the bad item is refused; in NDJSON only the bad line.
+    const good = report();
+    const batch = await bytes(Buffer.from(`[${JSON.stringify(good)},${JSON.stringify(report()).replace('}', ',"n":-1e400}')}]`));
+    assert.deepEqual([batch.status, batch.json.accepted, (batch.json.refused as { index: number; reason: string }[]).map((r) => [r.index, r.reason])], [202, [good.id], [[1, 'out_of_range']]]);
+    const good2 = report();
+    const nd = await bytes(Buffer.concat([latin1, Buffer.from(`\n${JSON.stringify(good2)}\n`)]), 'application/x-ndjson');
+    assert.deepEqual([nd.status, nd.json.accepted, (nd.json.refused as { index: number; reason: string }[]).map((r) => [r.index, r.reason])], [202, [good2.id], [[0, 'invalid_utf8']]]);
+    assert.deepEqual(onBus.map((r) => r.id), [good.id, good2.id]);
+  });
+
   it('ignores a duplicate id (a retried request is idempotent)', async () => {
     const r = report();
     const first = await post(JSON.stringify(r));
@@ -155,5 +185,56 @@ describe('report API, anonymous web reports and rate limits', () => {
     // The same anonymous client gets the same reporter identity, so it counts once per window.
     assert.equal(onBus[0]!.author, onBus[1]!.author);
     assert.notEqual(onBus[0]!.author, onBus[2]!.author);
+  });
+});
+
+describe('report API, stalled requests', () => {
+  let stalled: Server;
+  let port = 0;
+  before(async () => {
+    const app = createReportApp({ bus: new MemoryBus(), catalog, logger: createLogger('test', 'silent'), metrics: createMetrics(), tokens: [TOKEN], allowAnonymous: false, salt: 'salt-0123456789abcdef' });
+    // Short limits keep the test quick; the defaults are seconds too.
+    stalled = hardenServer(createServer(app), { headersTimeoutMs: 1_000, requestTimeoutMs: 1_500, checkIntervalMs: 100 });
+    await new Promise<void>((r) => stalled.listen(0, '127.0.0.1', r));
+    port = (stalled.address() as { port: number }).port;
+  });
+  after(() => {
+    stalled.closeAllConnections();
+    stalled.close();
+  });
+
+  /** Sends `head` (and never the rest), then waits for the answer or the connection's end. */
+  const stall = (head: string) =>
+    new Promise<{ answer: string; ms: number }>((resolve, reject) => {
+      const started = performance.now();
+      const socket = connect(port, '127.0.0.1', () => socket.write(head));
+      let answer = '';
+      socket.on('data', (d) => (answer += d.toString()));
+      socket.on('error', reject);
+      socket.on('close', () => resolve({ answer, ms: performance.now() - started }));
+      setTimeout(() => socket.destroy(new Error('no answer within 20 s')), 20_000).unref();
+    });
+  const headers = (extra: string) => `POST /api/v1/reports HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${TOKEN}\r\ncontent-type: application/json\r\n${extra}\r\n`;
+
+  it('a Content-Length larger than the body sent gets 408 within seconds', async () => {
+    const r = await stall(`${headers('content-length: 1000\r\n')}{"service":"teams"`);
+    assert.match(r.answer, /^HTTP\/1\.1 408 /);
+    assert.ok(r.ms < 10_000, `${r.ms} ms`);
+  });
+
+  it('a chunked body that never ends gets 408 within seconds', async () => {
+    const r = await stall(`${headers('transfer-encoding: chunked\r\n')}5\r\n{"ser\r\n`);
+    assert.match(r.answer, /^HTTP\/1\.1 408 /);
+  });
+
+  it('headers that never end get 408 within seconds', async () => {
+    const r = await stall('POST /api/v1/reports HTTP/1.1\r\nhost: x\r\nx-slow: ');
+    assert.match(r.answer, /^HTTP\/1\.1 408 /);
+  });
+
+  it('the defaults answer a stalled request within seconds, not Node\'s five minutes', () => {
+    assert.ok(HTTP_TIMEOUT_DEFAULTS.requestTimeoutMs + HTTP_TIMEOUT_DEFAULTS.checkIntervalMs <= 30_000);
+    const s = hardenServer(createServer());
+    assert.deepEqual([s.requestTimeout, s.headersTimeout], [HTTP_TIMEOUT_DEFAULTS.requestTimeoutMs, HTTP_TIMEOUT_DEFAULTS.headersTimeoutMs]);
   });
 });

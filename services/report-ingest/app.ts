@@ -17,13 +17,13 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { UserReport } from '../../schemas/contracts.ts';
-import { check } from '../../schemas/decode.ts';
 import { topics } from '../../schemas/topics.ts';
 import { bearerToken, tokenMatches } from '../../lib/bearer-tokens.ts';
 import type { Bus } from '../../lib/bus/bus.ts';
 import type { Catalog } from '../../lib/catalog.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
+import { checkReport, readReportBody, type Refused } from './items.ts';
 
 export interface ReportApiOptions {
   bus: Bus;
@@ -57,11 +57,8 @@ export class HttpError extends Error {
   }
 }
 
-interface Refused {
-  index: number;
-  reason: string;
-  detail: string;
-}
+const JSON_TYPES = ['application/json', 'application/*+json'];
+const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson'];
 
 /** Remembers the last `capacity` ids (insertion order), for idempotent retries. */
 class RecentIds {
@@ -120,45 +117,26 @@ export function createReportApp(o: ReportApiOptions): express.Express {
   const limit = o.maxBodyBytes ?? 256 * 1024;
   app.post(
     '/api/v1/reports',
-    express.json({ limit, strict: false, type: ['application/json', 'application/*+json'] }),
-    express.text({ limit, type: ['application/x-ndjson', 'application/ndjson'] }),
+    // The bytes as sent: UTF-8, depth and numbers are checked by readReportBody before and after parsing.
+    express.raw({ limit, type: [...JSON_TYPES, ...NDJSON_TYPES] }),
     async (req: Request, res: Response, next: NextFunction) => {
       try {
         const client = res.locals.client as { kind: 'token' | 'anonymous'; key: string };
-        let items: unknown[];
-        let single = false;
-        const parseErrors: Refused[] = [];
-        if (req.is(['application/x-ndjson', 'application/ndjson']) && typeof req.body === 'string') {
-          items = [];
-          req.body.split('\n').forEach((line: string, index: number) => {
-            if (line.trim() === '') return;
-            try {
-              items[index] = JSON.parse(line);
-            } catch (err) {
-              parseErrors.push({ index, reason: 'malformed_json', detail: (err as Error).message.slice(0, 200) });
-            }
-          });
-        } else if (Array.isArray(req.body)) items = req.body;
-        else if (req.body && typeof req.body === 'object' && Object.keys(req.body).length > 0) {
-          items = [req.body];
-          single = true;
-        } else throw new HttpError(400, 'empty_body', 'send one report as a JSON object, or a JSON array or NDJSON of reports');
-        if (items.length > maxBatch) throw new HttpError(413, 'batch_too_large', `at most ${maxBatch} reports per request`);
+        const raw: unknown = req.body;
+        const read = Buffer.isBuffer(raw)
+          ? readReportBody(raw, { ndjson: Boolean(req.is(NDJSON_TYPES)), maxBatch })
+          : ({ ok: false, status: 400, code: 'empty_body', message: 'send one report as a JSON object, or a JSON array or NDJSON of reports' } as const);
+        if (!read.ok) throw new HttpError(read.status, read.code, read.message);
+        const { items, single } = read;
 
         const accepted: UserReport[] = [];
         const duplicates: string[] = [];
-        const refused: Refused[] = [...parseErrors];
+        const refused: Refused[] = [...read.refused];
         const received = new Date(now()).toISOString();
         items.forEach((item, index) => {
-          if (item === undefined) return; // an NDJSON line that did not parse
-          if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-            refused.push({ index, reason: 'not_an_object', detail: 'each report is a JSON object' });
-            return;
-          }
-          const filled = { id: randomUUID(), ts: received, ...(item as Record<string, unknown>) };
-          const r = check('UserReport', filled);
-          if (!r.ok) return void refused.push({ index, reason: r.reason, detail: r.detail });
-          const report = r.value;
+          const r = checkReport(item, index, { id: randomUUID, ts: received });
+          if (!r.ok) return void refused.push(r.refused);
+          const report = r.report;
           if (!known.has(report.service)) return void refused.push({ index, reason: 'unknown_service', detail: `unknown service "${report.service}"; known services: ${[...known].join(', ')}` });
           if (client.kind === 'anonymous' && report.channel !== 'web' && report.channel !== 'app') {
             return void refused.push({ index, reason: 'forbidden_channel', detail: `anonymous reports may use the web or app channel, not "${report.channel}"` });
@@ -192,7 +170,6 @@ export function createReportApp(o: ReportApiOptions): express.Express {
     const e = err as { status?: number; type?: string; message?: string };
     if (err instanceof HttpError) return void res.status(err.status).json({ error: err.code, message: err.message });
     if (e.type === 'entity.too.large') return void res.status(413).json({ error: 'body_too_large', message: `the body is larger than ${limit} bytes` });
-    if (e.type === 'entity.parse.failed') return void res.status(400).json({ error: 'malformed_json', message: (e.message ?? '').slice(0, 200) });
     if (e.status && e.status >= 400 && e.status < 500) return void res.status(e.status).json({ error: e.type ?? 'bad_request', message: e.message });
     o.logger.error({ err }, 'report API failure');
     res.status(500).json({ error: 'internal', message: 'the report could not be stored; retry later' });

@@ -1,7 +1,9 @@
 /** The report API as its own process: REPORT_API_PORT for reports, PORT for /metrics, /healthz, /readyz. */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import { loadCatalog } from '../../lib/catalog.ts';
 import { ConfigError } from '../../lib/config.ts';
+import { hardenServer } from '../../lib/http-server.ts';
 import { kafkaBus, runService } from '../../lib/runtime.ts';
 import { createReportApp } from './app.ts';
 
@@ -20,7 +22,8 @@ await runService('report-ingest', async (rt) => {
     salt: rt.env.REPORT_SALT ?? randomBytes(32).toString('hex'),
     maxBodyBytes: rt.env.REPORT_MAX_BODY_BYTES,
   });
-  const server = app.listen(rt.env.REPORT_API_PORT);
+  // Request timeouts: a stalled body or trickled headers get 408 within seconds (lib/http-server.ts).
+  const server = hardenServer(createServer(app)).listen(rt.env.REPORT_API_PORT);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   rt.onStop(() => new Promise((r) => server.close(r)));
   rt.logger.info({ port: rt.env.REPORT_API_PORT, tokens: tokens.length, allowAnonymous }, 'accepting reports');
