@@ -126,7 +126,6 @@ export class KafkaBus implements Bus {
   private readonly lagOpts: { intervalMs: number; stallMs: number; growthMs: number };
   private lagTimer: NodeJS.Timeout | undefined;
   private lagPoll: Promise<void> | undefined;
-  private lagPolledAt = 0;
   private stopScrape: (() => void) | undefined;
   /** Why the last publish failed, until one succeeds. */
   private publishFailure: string | undefined;
@@ -403,10 +402,9 @@ export class KafkaBus implements Bus {
     if (this.lagTimer) return;
     this.lagTimer = setInterval(() => void this.pollLag(), this.lagOpts.intervalMs);
     this.lagTimer.unref();
-    this.stopScrape = this.opts.metrics?.onScrape(async () => {
-      if (Date.now() - this.lagPolledAt < 1_000) return;
-      await Promise.race([this.pollLag(), sleep(2_000)]);
-    });
+    // A scrape reads the lag afresh (after any reading in flight, which may predate what it wants
+    // to see), but waits at most 2 s for the broker: a slow broker must not stall /metrics.
+    this.stopScrape = this.opts.metrics?.onScrape(() => Promise.race([(this.lagPoll ?? Promise.resolve()).then(() => this.pollLag()), sleep(2_000)]));
     void this.pollLag();
   }
 
@@ -416,7 +414,6 @@ export class KafkaBus implements Bus {
       .catch((err: unknown) => this.opts.logger.debug({ err: errorText(err) }, 'reading the consumer lag failed'))
       .finally(() => {
         this.lagPoll = undefined;
-        this.lagPolledAt = Date.now();
       });
     return this.lagPoll;
   }
