@@ -19,9 +19,22 @@ await runService('api', async (rt) => {
   const bus = await kafkaBus(rt, 'api');
   // A group of its own per process: every instance streams every incident change to its clients.
   const feed = await attachIncidentFeed(bus, `api-feed-${randomUUID()}`);
-  const app = createApiApp({ store, catalog, logger: rt.logger, metrics: rt.metrics, feed, readTokens, anonymousRead, ratePerMin: rt.env.API_RATE_PER_MIN });
+  let listening = false;
+  const app = createApiApp({
+    store,
+    catalog,
+    logger: rt.logger,
+    metrics: rt.metrics,
+    feed,
+    readTokens,
+    anonymousRead,
+    ratePerMin: rt.env.API_RATE_PER_MIN,
+    // The event stream needs the consumer of incidents.v1; the store is checked by the app itself.
+    ready: () => listening && bus.health().ok,
+  });
   const server = app.listen(rt.env.API_PORT, rt.env.API_HOST);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  listening = true;
   rt.onStop(
     () =>
       new Promise<void>((resolve) => {
