@@ -15,8 +15,9 @@ await runService('api', async (rt) => {
   const anonymousRead = rt.env.API_ANONYMOUS_READ === 'true';
   if (readTokens.length === 0 && !anonymousRead) throw new ConfigError('set API_READ_TOKENS, API_ANONYMOUS_READ=true, or both: otherwise no one can read');
   const catalog = loadCatalog(rt.env.CATALOG);
-  const store = await migratedStore(rt);
+  // The bus first: without KAFKA_BROKERS the process stops before it opens (and holds) the store.
   const bus = await kafkaBus(rt, 'api');
+  const store = await migratedStore(rt);
   // A group of its own per process: every instance streams every incident change to its clients.
   const feed = await attachIncidentFeed(bus, `api-feed-${randomUUID()}`);
   let listening = false;
