@@ -90,6 +90,11 @@ describe('catalog', () => {
     ]);
   });
 
+  it('an empty or scalar document is a CatalogError, not a TypeError (found by the property test)', () => {
+    assert.deepEqual(problemsOf(''), ['1:1: (root) must be object']);
+    assert.deepEqual(problemsOf('null'), ['1:1: (root) must be object']);
+  });
+
   it('refuses dependency cycles, naming the cycle', () => {
     const svc = (id: string, deps: string[]) => `  - id: ${id}\n    name: ${id}\n    dependsOn: [${deps.join(', ')}]\n`;
     assert.deepEqual(problemsOf(`services:\n${svc('a', ['b'])}${svc('b', ['a'])}`), ['4:17: services[0].dependsOn[0]: dependency cycle a → b → a']);

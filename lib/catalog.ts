@@ -143,7 +143,7 @@ export function parseCatalog(text: string, file = 'catalog.yaml'): Catalog {
   }
 
   // Meaning, on every service whose shape allows it (so one bad entry does not hide the rest).
-  const services = (data as { services?: unknown }).services;
+  const services = data !== null && typeof data === 'object' ? (data as { services?: unknown }).services : undefined;
   const list = Array.isArray(services) ? (services as unknown[]) : [];
   const ids = new Map<string, number>();
   list.forEach((s, i) => {
