@@ -1,8 +1,7 @@
 /**
  * The status page in a real browser against a real server: `outage serve` replays the bundled
  * Teams example as a child process, and Debian's Chromium (driven by playwright-core, no browser
- * download) opens the page the server serves at `/`. (While `serve` is not yet a command of
- * `bin/outage.js`, the same data comes from an in-process harness: replay, then the query API.)
+ * download) opens the page the server serves at `/`.
  *
  * What a responder must see: the Teams incident with its certificate hint on the overview, the
  * incident view with its report chart, hints and evidence; and what an attacker must not get:
@@ -10,16 +9,14 @@
  * and script payload) are shown as text and never run. Screenshots land in test-output/.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Static } from '@sinclair/typebox';
 import type { IncidentDetail, IncidentPage, ServiceList as ServiceListSchema, WarningList as WarningListSchema } from '../schemas/api.ts';
+import { eventually, startServe, type ServeProcess } from './helpers/serve.ts';
 
 type ServiceList = Static<typeof ServiceListSchema>;
 type WarningList = Static<typeof WarningListSchema>;
@@ -36,33 +33,9 @@ const OUT = 'test-output';
 const chromiumMissing = !existsSync(CHROMIUM);
 const skip = chromiumMissing && process.env.CI !== 'true' ? `${CHROMIUM} is not installed (apt-get install chromium); the status page test needs it` : false;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `check` until it returns a value, or fails after `timeoutMs` naming `what`. */
-async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string, context: () => string = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${context()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-describe('status page (Chromium against the replayed Teams example)', { skip }, () => {
+describe('status page (Chromium against outage serve --replay)', { skip }, () => {
   const tmp = mkdtempSync(join(tmpdir(), 'outage-status-page-'));
-  let proc: ChildProcess | undefined;
-  let harness: Harness | undefined;
-  let stderr = '';
+  let serve: ServeProcess | undefined;
   let base = '';
   let browser: Browser | undefined;
   let page: Page;
@@ -87,54 +60,35 @@ describe('status page (Chromium against the replayed Teams example)', { skip }, 
       `${readFileSync(join(EXAMPLE, 'catalog.yaml'), 'utf8').trimEnd()}\n  - id: ${XSS_SERVICE}\n    name: ${JSON.stringify(PAYLOAD)}\n    dependsOn:\n      - m365-auth\n`,
     );
 
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}/`;
-    let context: () => string;
-    if (serveRegistered()) {
-      proc = spawn(process.execPath, ['bin/outage.js', 'serve', '--replay', EXAMPLE, '--speed', 'max', '--catalog', catalog], {
-        env: {
-          ...process.env,
-          OUTAGE_DATA_DIR: join(tmp, 'chdb'),
-          API_PORT: String(port),
-          API_HOST: '127.0.0.1',
-          REPORT_API_TOKENS: TOKEN,
-          REPORT_SALT: 'status-page-test-salt-0123456789',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const exited = () => (proc?.exitCode !== null && proc?.exitCode !== undefined ? `outage serve exited with ${proc.exitCode}` : '');
-      context = () => `${exited()}\nstderr of outage serve:\n${stderr.slice(-4000)}`;
-    } else {
-      harness = await startHarness(tmp, catalog, port);
-      context = () => 'in-process harness (replay, then the query API over the same data directory)';
-    }
+    serve = await startServe(['--replay', EXAMPLE, '--speed', 'max', '--catalog', catalog], {
+      OUTAGE_DATA_DIR: join(tmp, 'chdb'),
+      REPORT_API_TOKENS: TOKEN,
+      REPORT_SALT: 'status-page-test-salt-0123456789',
+    });
+    base = serve.url;
+    // Fail at once, with its stderr, if the process ends while the test waits for it.
+    const proc = serve.proc;
+    const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`outage serve exited with ${code}:\n${serve!.stderr()}`))));
+    exited.catch(() => undefined);
 
     // The replay has run when the incident is listed with its certificate hint and the early
     // warnings (computed at the end of the input) are stored.
-    await eventually(
-      async () => {
-        if (proc && proc.exitCode !== null) throw new Error(context());
-        const list = await getJson<IncidentPage>('api/v1/incidents?limit=50');
-        const inc = list.items.find((i) => i.id === INCIDENT);
-        return inc?.status === 'resolved' && inc.topHint?.kind === 'cert_expired' ? inc : undefined;
-      },
-      180_000,
-      `the API to list ${INCIDENT} (resolved, first hint cert_expired)`,
-      context,
-    );
-    await eventually(async () => ((await getJson<WarningList>('api/v1/warnings')).items.length > 0 ? true : undefined), 60_000, 'the early warnings', context);
+    const listed = async () => {
+      const list = await getJson<IncidentPage>('api/v1/incidents?limit=50');
+      const inc = list.items.find((i) => i.id === INCIDENT);
+      return inc?.status === 'resolved' && inc.topHint?.kind === 'cert_expired' ? inc : undefined;
+    };
+    const warned = async () => ((await getJson<WarningList>('api/v1/warnings')).items.length > 0 ? true : undefined);
+    await Promise.race([eventually(listed, 180_000, `the API to list ${INCIDENT} (resolved, first hint cert_expired)`), exited]);
+    await Promise.race([eventually(warned, 60_000, 'the early warnings'), exited]);
 
     // A report whose text is the payload, through the report API of the same process.
-    if (proc) {
-      const res = await fetch(new URL('api/v1/reports', base), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-        body: JSON.stringify({ id: 'xss-report-1', ts: '2020-02-03T23:59:00.000Z', service: XSS_SERVICE, channel: 'api', problem: 'other', text: PAYLOAD }),
-      });
-      assert.equal(res.status, 202, `the report API refused the report: ${await res.text()}`);
-    }
+    const res = await fetch(new URL('api/v1/reports', base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ id: 'xss-report-1', ts: '2020-02-03T23:59:00.000Z', service: XSS_SERVICE, channel: 'api', problem: 'other', text: PAYLOAD }),
+    });
+    assert.equal(res.status, 202, `the report API refused the report: ${await res.text()}`);
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -153,14 +107,7 @@ describe('status page (Chromium against the replayed Teams example)', { skip }, 
 
   after(async () => {
     await browser?.close().catch(() => undefined);
-    if (proc && proc.exitCode === null) {
-      const done = new Promise((r) => proc!.once('exit', r));
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc!.kill('SIGKILL'), 20_000);
-      await done;
-      clearTimeout(timer);
-    }
-    await harness?.stop();
+    await serve?.stop();
     rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -328,8 +275,7 @@ describe('status page (Chromium against the replayed Teams example)', { skip }, 
     }
   });
 
-  it('live: an incident opened by reports posted now appears on the open overview without a reload', async (t) => {
-    if (!proc) return t.skip('needs outage serve (its report API feeds the running pipeline)');
+  it('live: an incident opened by reports posted now appears on the open overview without a reload', async () => {
     await page.goto(`${base}#/`);
     await page.locator('[data-view="overview"]').waitFor();
     await page.locator('#live[data-state="on"]').waitFor({ timeout: 10_000 });
@@ -373,50 +319,6 @@ describe('status page (Chromium against the replayed Teams example)', { skip }, 
     assert.deepEqual(dialogs, []);
   });
 });
-
-/** Whether `outage serve` is part of the command line yet. */
-function serveRegistered(): boolean {
-  const r = spawnSync(process.execPath, ['bin/outage.js', 'serve', '--help'], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'warn' } });
-  return r.status === 0 && r.stdout.includes('--replay');
-}
-
-interface Harness {
-  stop(): Promise<void>;
-}
-
-/**
- * Until `outage serve` is part of the command line: the same data through the same code in this
- * process. The example (with the catalog that names the payload service) is replayed into a chDB
- * directory, then the query API serves that directory and the status page on `port`.
- */
-async function startHarness(tmp: string, catalog: string, port: number): Promise<Harness> {
-  const { replay } = await import('../cli/replay.ts');
-  const { openStore } = await import('../lib/store/store.ts');
-  const { loadCatalog } = await import('../lib/catalog.ts');
-  const { createLogger } = await import('../lib/log.ts');
-  const { createMetrics } = await import('../lib/metrics.ts');
-  const { createApiApp } = await import('../services/api/app.ts');
-  const { createIncidentFeed } = await import('../services/api/feed.ts');
-  const dir = join(tmp, 'scenario');
-  cpSync(EXAMPLE, dir, { recursive: true });
-  cpSync(catalog, join(dir, 'catalog.yaml'));
-  const logger = createLogger('status-page-test', 'warn');
-  const dataDir = join(tmp, 'chdb');
-  await replay({ dir, store: { kind: 'chdb', dataDir }, logger, metrics: createMetrics() });
-  const store = await openStore({ kind: 'chdb', dataDir });
-  const app = createApiApp({ store, catalog: loadCatalog(join(dir, 'catalog.yaml')), logger, metrics: createMetrics(), feed: createIncidentFeed(), readTokens: [], anonymousRead: true });
-  const server = createHttpServer(app);
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    stop: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await store.close();
-    },
-  };
-}
 
 /** A certificate for the payload test when the incident involves none. */
 function fakeCertificate(): IncidentDetail['certificates'][number] {
