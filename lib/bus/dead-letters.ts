@@ -70,24 +70,28 @@ export function messageBytes(m: Pick<OutgoingMessage, 'key' | 'value'>): number 
  * Splits off the messages a bus cannot carry (larger than `maxBytes`) as dead letters, keeping the
  * order of the rest. Both bus adapters call it before publishing.
  */
-export function splitOversized(batches: readonly TopicBatch[], maxBytes: number, nowMs: number): { kept: TopicBatch[]; refused: DeadLetter[] } {
+export function splitOversized(batches: readonly TopicBatch[], maxBytes: number, nowMs: number): { kept: readonly TopicBatch[]; refused: DeadLetter[] } {
   const refused: DeadLetter[] = [];
-  const kept = batches.map((b) => {
+  let kept: TopicBatch[] | undefined;
+  for (let bi = 0; bi < batches.length; bi++) {
+    const b = batches[bi]!;
     let messages: OutgoingMessage[] | undefined;
-    b.messages.forEach((m, i) => {
+    for (let i = 0; i < b.messages.length; i++) {
+      const m = b.messages[i]!;
       // A UTF-16 unit is at most 3 UTF-8 bytes: most messages are decided without encoding them.
       const units = m.key.length + (typeof m.value === 'string' ? m.value.length : m.value.byteLength);
       const size = units * 3 <= maxBytes ? units : messageBytes(m);
       if (size <= maxBytes) {
         messages?.push(m);
-        return;
+        continue;
       }
       messages ??= b.messages.slice(0, i);
       refused.push(deadLetter({ topic: b.topic, value: m.value, source: m.source }, 'oversized', `message of ${size} bytes exceeds the bus's limit of ${maxBytes} bytes (the broker's message.max.bytes)`, nowMs));
-    });
-    return messages ? { topic: b.topic, messages } : b;
-  });
-  return { kept, refused };
+    }
+    if (messages && !kept) kept = batches.slice(0, bi);
+    kept?.push(messages ? { topic: b.topic, messages } : b);
+  }
+  return { kept: kept ?? batches, refused };
 }
 
 /** The messages that carry dead letters on `dlq.v1` (keyed by the source topic). */

@@ -180,25 +180,34 @@ export class MemoryBus implements Bus {
 
   /** Splits the next stretch of the log among a group's members; empty when none of it is theirs. */
   private nextBatches(group: Group): { parts: Map<Member, BusMessage[]>; pos: number } {
+    const name = group.name;
+    // Built field by field: one object shape for every delivered message (a spread is far slower here).
+    const deliver = (m: BusMessage): BusMessage => ({ topic: m.topic, key: m.key, value: m.value, source: m.source, decoded: m.decoded, offset: m.offset, group: name });
     const parts = new Map<Member, BusMessage[]>();
-    const add = (member: Member, m: BusMessage) => {
-      const list = parts.get(member);
-      const delivered = { ...m, group: group.name };
-      if (list) list.push(delivered);
-      else parts.set(member, [delivered]);
-    };
     const { members } = group;
     let pos = group.cursor;
-    let taken = 0;
     const end = this.end();
+    if (members.length === 1) {
+      // The usual case (one subscription per group): no sharing to decide.
+      const only = members[0]!;
+      const batch: BusMessage[] = [];
+      while (pos < end && batch.length < this.maxBatch) {
+        const m = this.log[pos - this.base]!;
+        pos++;
+        if (only.shared.has(m.topic) || only.broadcast.has(m.topic)) batch.push(deliver(m));
+      }
+      if (batch.length > 0) parts.set(only, batch);
+      return { parts, pos };
+    }
+    const add = (member: Member, m: BusMessage) => {
+      const list = parts.get(member);
+      if (list) list.push(deliver(m));
+      else parts.set(member, [deliver(m)]);
+    };
+    let taken = 0;
     while (pos < end && taken < this.maxBatch) {
       const m = this.log[pos - this.base]!;
       pos++;
-      if (members.length === 1) {
-        const only = members[0]!;
-        if (only.shared.has(m.topic) || only.broadcast.has(m.topic)) (add(only, m), taken++);
-        continue;
-      }
       let sharers: Member[] | undefined;
       for (const member of members) {
         if (member.broadcast.has(m.topic)) (add(member, m), taken++);

@@ -47,11 +47,13 @@ export interface SinkHandle {
 /** Retried while the store is out: a batch waits for it rather than being dropped. */
 export const STORE_RETRY_DEFAULTS = { retries: Number.POSITIVE_INFINITY, initialMs: 500, maxMs: 5_000 } as const;
 
+const slice = (t: TableRows, from: number, to: number): TableRows => ({ rows: t.rows.slice(from, to), messages: t.messages.slice(from, to) });
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').slice(0, 300);
 
-interface Entry {
-  row: Row;
-  message: BusMessage;
+/** Rows for one table and, at the same index, the message each came from (a dead letter names it). */
+interface TableRows {
+  rows: Row[];
+  messages: BusMessage[];
 }
 
 export async function runSink(deps: SinkDeps): Promise<SinkHandle> {
@@ -94,24 +96,21 @@ export async function runSink(deps: SinkDeps): Promise<SinkHandle> {
   };
 
   /** Writes rows, splitting an insert the store refuses for its data until the bad rows are alone. */
-  const write = async (table: TableName, entries: Entry[], rejected: Map<BusMessage, string>, ctx: BatchContext): Promise<number> => {
+  const write = async (table: TableName, part: TableRows, rejected: Map<BusMessage, string>, ctx: BatchContext): Promise<number> => {
     try {
-      await insert(
-        table,
-        entries.map((e) => e.row),
-        ctx,
-      );
-      return entries.length;
+      await insert(table, part.rows, ctx);
+      return part.rows.length;
     } catch (err) {
       const c = classifyStoreError(err);
       if (c.kind !== 'bad_row') throw err;
       metrics.storeWriteErrors.inc({ table, kind: 'bad_row' });
-      if (entries.length === 1) {
-        rejected.set(entries[0]!.message, `${table}: the store refused the row: ${c.name}: ${errorText(err)}`);
+      if (part.rows.length === 1) {
+        rejected.set(part.messages[0]!, `${table}: the store refused the row: ${c.name}: ${errorText(err)}`);
         return 0;
       }
-      const half = Math.ceil(entries.length / 2);
-      return (await write(table, entries.slice(0, half), rejected, ctx)) + (await write(table, entries.slice(half), rejected, ctx));
+      const half = Math.ceil(part.rows.length / 2);
+      const [a, b] = [slice(part, 0, half), slice(part, half, part.rows.length)];
+      return (await write(table, a, rejected, ctx)) + (await write(table, b, rejected, ctx));
     }
   };
 
@@ -122,11 +121,13 @@ export async function runSink(deps: SinkDeps): Promise<SinkHandle> {
       const { good, dead, refused } = decodeBatch(batch, now());
       countConsumed(metrics, 'sink', good);
       countRefused(metrics, 'sink', refused);
-      const rows = new Map<TableName, Entry[]>();
+      const rows = new Map<TableName, TableRows>();
       const add = (table: TableName, row: Row, message: BusMessage) => {
-        const list = rows.get(table);
-        if (list) list.push({ row, message });
-        else rows.set(table, [{ row, message }]);
+        const t = rows.get(table);
+        if (t) {
+          t.rows.push(row);
+          t.messages.push(message);
+        } else rows.set(table, { rows: [row], messages: [message] });
       };
       for (const d of good) {
         switch (d.topic) {
@@ -157,10 +158,10 @@ export async function runSink(deps: SinkDeps): Promise<SinkHandle> {
         }
       }
       const rejected = new Map<BusMessage, string>();
-      for (const [table, list] of rows) {
+      for (const [table, all] of rows) {
         let stored = 0;
-        for (let i = 0; i < list.length; i += insertRows) {
-          const chunk = list.slice(i, i + insertRows);
+        for (let i = 0; i < all.rows.length; i += insertRows) {
+          const chunk = all.rows.length <= insertRows ? all : slice(all, i, i + insertRows);
           const n = await write(table, chunk, rejected, ctx);
           metrics.batchRows.observe({ table }, n);
           stored += n;
@@ -171,12 +172,11 @@ export async function runSink(deps: SinkDeps): Promise<SinkHandle> {
       const loops = dead.filter((d) => d.topic === topics.dlq.name);
       if (loops.length > 0) {
         logger.warn({ count: loops.length }, 'undecodable messages on dlq.v1 stored as dead letters');
-        await write(
-          'dead_letters',
-          loops.map((d) => ({ row: deadLetterRow(d), message: { topic: topics.dlq.name, key: d.topic, value: '', ...(d.offset !== undefined ? { offset: d.offset } : {}) } })),
-          rejected,
-          ctx,
-        );
+        const part: TableRows = {
+          rows: loops.map(deadLetterRow),
+          messages: loops.map((d) => ({ topic: topics.dlq.name, key: d.topic, value: '', ...(d.offset !== undefined ? { offset: d.offset } : {}) })),
+        };
+        await write('dead_letters', part, rejected, ctx);
       }
       const storeRejected: DeadLetter[] = [];
       for (const [message, detail] of rejected) {
