@@ -21,6 +21,7 @@ import { MemoryBus } from '../lib/bus/memory-bus.ts';
 import type { Catalog } from '../lib/catalog.ts';
 import { ConfigError, p12Passwords, storeConfig, type Env } from '../lib/config.ts';
 import { combineHealth } from '../lib/health.ts';
+import { hardenServer } from '../lib/http-server.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Metrics } from '../lib/metrics.ts';
 import { feedScenario } from '../lib/scenario/feed.ts';
@@ -136,6 +137,7 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
       if (req.url === '/api/v1/reports' || req.url?.startsWith('/api/v1/reports?') || req.url?.startsWith('/api/v1/reports/')) reportApp(req, res);
       else apiApp(req, res);
     });
+    hardenServer(server);
     await listen(server, env.API_PORT, env.API_HOST);
     onStop(
       () =>
