@@ -162,7 +162,7 @@ type Line = string | BadLine;
  * `MAX_MESSAGE_BYTES` is never held whole: its first bytes are kept and the rest skipped up to
  * the next newline.
  */
-export async function* splitLines(stream: AsyncIterable<Uint8Array>): AsyncGenerator<Line[]> {
+export async function* splitLines(stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Line[]> {
   let rest: Buffer = Buffer.alloc(0);
   // While skipping the tail of an oversized line: its first bytes and its length so far.
   let long: { head: Buffer; bytes: number } | undefined;
