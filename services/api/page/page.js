@@ -758,11 +758,11 @@ function niceTicks(max) {
   return ticks;
 }
 
-/** Time ticks on round UTC minutes/hours. @param {number} from @param {number} to */
-function timeTicks(from, to) {
+/** Time ticks on round UTC minutes/hours. @param {number} from @param {number} to @param {number} most */
+function timeTicks(from, to, most) {
   const span = to - from;
   const steps = [5, 10, 15, 30, 60, 120, 180, 360, 720, 1440].map((m) => m * 60_000);
-  const step = steps.find((st) => span / st <= 8) ?? 1440 * 60_000;
+  const step = steps.find((st) => span / st <= most) ?? 1440 * 60_000;
   const ticks = [];
   for (let t = Math.ceil(from / step) * step; t <= to; t += step) ticks.push(t);
   return ticks;
@@ -777,9 +777,10 @@ function seriesChart(inc) {
     .sort((a, b) => a.t - b.t);
   if (points.length === 0) return h('p', { class: 'empty' }, 'No report series for this incident.');
 
-  const W = 900;
-  const H = 320;
-  const m = { top: 28, right: 20, bottom: 44, left: 56 };
+  // Drawn for the width it gets (text stays legible on a phone); wider screens scale it up.
+  const W = Math.round(Math.min(900, Math.max(360, document.documentElement.clientWidth - 56)));
+  const H = W < 640 ? 260 : 320;
+  const m = { top: 44, right: 20, bottom: 44, left: 56 };
   const iw = W - m.left - m.right;
   const ih = H - m.top - m.bottom;
   const t0 = Math.min(Date.parse(series.from) || Infinity, points[0].t);
@@ -815,7 +816,7 @@ function seriesChart(inc) {
   const xa = s('g', { class: 'x-axis' });
   xa.append(s('line', { class: 'axis', x1: m.left, x2: m.left + iw, y1: m.top + ih, y2: m.top + ih }));
   const multiDay = new Date(t0).getUTCDate() !== new Date(t1).getUTCDate() || t1 - t0 > 86_400_000;
-  for (const t of timeTicks(t0, t1)) {
+  for (const t of timeTicks(t0, t1, Math.max(3, Math.floor(iw / 90)))) {
     xa.append(s('line', { class: 'tick-mark', x1: f(x(t)), x2: f(x(t)), y1: m.top + ih, y2: m.top + ih + 5 }));
     const midnight = new Date(t).getUTCHours() === 0 && new Date(t).getUTCMinutes() === 0;
     xa.append(s('text', { class: 'tick x', x: f(x(t)), y: m.top + ih + 18, 'text-anchor': 'middle' }, multiDay && midnight ? monthDay(t) : hhmm(t)));
@@ -869,7 +870,7 @@ function seriesChart(inc) {
     const text = `${name} ${hhmm(t)}`;
     // Labels near the right edge end at their marker instead of running off the chart.
     const flip = mx + text.length * 6.5 + 4 > W - 2;
-    mg.append(s('text', { class: `marker-label ${name}`, x: f(flip ? mx - 4 : mx + 4), y: m.top - 14 + row * 12, 'text-anchor': flip ? 'end' : 'start' }, text));
+    mg.append(s('text', { class: `marker-label ${name}`, x: f(flip ? mx - 4 : mx + 4), y: m.top - 30 + Math.min(row, 2) * 12, 'text-anchor': flip ? 'end' : 'start' }, text));
   }
   svg.append(mg);
 
