@@ -103,11 +103,13 @@ describe('Kafka bus: restarts, broker refusals and lag', { timeout: 180_000 }, (
     const a = admin(brokers);
     await a.connect();
     try {
-      const bus = await fx.bus();
-      await a.alterConfigs({
-        validateOnly: false,
-        resources: [{ type: 2 /* TOPIC */, name: fx.prefix + topics.reports.name, configEntries: [{ name: 'max.message.bytes', value: '20000' }] }],
+      // The topic made with a 20 KB record limit before the bus creates the others (a limit
+      // altered later takes effect on the broker a moment after the call returns).
+      await a.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic: fx.prefix + topics.reports.name, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '20000' }] }],
       });
+      const bus = await fx.bus();
       const got: string[] = [];
       const letters: DeadLetter[] = [];
       await bus.subscribe({ group: 'reader', topics: [topics.reports.name], eachBatch: async (b) => void got.push(...b.map(text)) });

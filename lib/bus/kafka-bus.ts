@@ -48,7 +48,7 @@ export interface KafkaBusOptions {
   maxMessageBytes?: number;
   /** kafkajs's in-place retries of a failing batch before the consumer crashes (kafkajs: 5, from 300 ms). */
   consumerRetry?: { retries?: number; initialRetryTime?: number; maxRetryTime?: number };
-  /** Backoff before a crashed consumer is started again (jittered, doubling per crash in a row). */
+  /** Backoff before a crashed consumer is started again (jittered, doubling per crash in a row; 1 s to 10 s). */
   restart?: { initialMs?: number; maxMs?: number };
   /**
    * Lag watch: how often the lag is read, how long messages may wait with no commit (`stallMs`),
@@ -73,7 +73,10 @@ const MAX_REQUEST_BYTES = 900_000;
 const RECORD_OVERHEAD = 70;
 
 const LAG_DEFAULTS = { intervalMs: 5_000, stallMs: 60_000, growthMs: 120_000 } as const;
-const RESTART_DEFAULTS = { initialMs: 1_000, maxMs: 30_000 } as const;
+// Capped at 10 s: after a long broker outage, consumers are back within seconds of the broker.
+const RESTART_DEFAULTS = { initialMs: 1_000, maxMs: 10_000 } as const;
+/** How long a failed publish keeps health failing when nothing has been published since. */
+const PUBLISH_FAILURE_MS = 60_000;
 
 type ConsumerState = 'starting' | 'running' | 'failing' | 'restarting' | 'closed';
 
@@ -127,8 +130,8 @@ export class KafkaBus implements Bus {
   private lagTimer: NodeJS.Timeout | undefined;
   private lagPoll: Promise<void> | undefined;
   private stopScrape: (() => void) | undefined;
-  /** Why the last publish failed, until one succeeds. */
-  private publishFailure: string | undefined;
+  /** Why the last publish failed and when, until one succeeds. */
+  private publishFailure: { reason: string; at: number } | undefined;
   private closing = false;
   private closed = false;
 
@@ -225,7 +228,7 @@ export class KafkaBus implements Bus {
         ...this.opts.publishRetry,
         shouldRetry: (err) => !this.closing && isRetriableKafkaError(err),
         onRetry: (err, attempt, delayMs) => {
-          this.publishFailure = errorText(err);
+          this.publishFailure = { reason: errorText(err), at: Date.now() };
           for (const topic of names) this.opts.metrics?.produceRetries.inc({ topic });
           this.opts.logger.warn({ topics: names, attempt, delayMs, err: errorText(err) }, 'publish failed, retrying');
         },
@@ -235,7 +238,7 @@ export class KafkaBus implements Bus {
     } catch (err) {
       const cls = classifyKafkaError(err);
       if (cls.action !== 'dead_letter') {
-        this.publishFailure = `${cls.name}: ${errorText(err)}`;
+        this.publishFailure = { reason: `${cls.name}: ${errorText(err)}`, at: Date.now() };
         throw err;
       }
       const flat = request.flatMap((r) => r.messages.map((m) => ({ topic: r.topic, m })));
@@ -342,6 +345,7 @@ export class KafkaBus implements Bus {
     await consumer.connect();
     await consumer.subscribe({ topics: gc.topics.map((n) => this.prefix + n), fromBeginning: true });
     await consumer.run({ eachBatchAutoResolve: true, autoCommit: true, eachBatch: (payload) => this.handleBatch(gc, payload) });
+    if (this.closing) return void (await consumer.disconnect()); // closed while it was starting
     if (gc.state === 'starting' || gc.state === 'restarting') this.setState(gc, 'running');
   }
 
@@ -475,7 +479,7 @@ export class KafkaBus implements Bus {
       if (gc.state !== 'running') return unhealthy(`consumer group "${gc.label}" ${gc.state}${gc.reason ? `: ${gc.reason}` : ''}`);
       return gc.lagProblem ? unhealthy(gc.lagProblem) : HEALTHY;
     });
-    if (this.publishFailure) parts.push(unhealthy(`publishing fails: ${this.publishFailure}`));
+    if (this.publishFailure && Date.now() - this.publishFailure.at < PUBLISH_FAILURE_MS) parts.push(unhealthy(`publishing fails: ${this.publishFailure.reason}`));
     return combineHealth(parts);
   }
 
