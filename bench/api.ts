@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createLogger } from '../lib/log.ts';
 import { openStore } from '../lib/store/store.ts';
 import { migrate } from '../lib/store/migrate.ts';
+import { settleRange } from '../lib/store/settle.ts';
 import { replay } from '../cli/replay.ts';
 import { freePort } from '../test/kafka/broker.ts';
 
@@ -22,6 +23,8 @@ export interface ApiRow {
 
 const EXAMPLE = 'examples/teams-2020-02-03';
 const SERVICES = ['teams', 'outlook', 'm365-auth', 'sharepoint', 'slack', 'zoom'];
+/** The week of bulk rows below starts here. */
+const WEEK_START = '2020-01-27T00:00:00Z';
 
 async function prepare(dataDir: string, rows: number, log: (s: string) => void): Promise<void> {
   const marker = join(dataDir, `bench-${rows}.done`);
@@ -44,7 +47,9 @@ async function prepare(dataDir: string, rows: number, log: (s: string) => void):
                'web', 'other', 'US', '', concat('a', toString(number % 200000)), '', ''
         FROM numbers(${start}, ${Math.min(1_000_000, rows - start)})`);
     }
-    log(`api: inserted in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    // Written past the sink, below the watermark the example's replay left: settled here.
+    await settleRange(store, Date.parse(WEEK_START), Date.parse(WEEK_START) + 7 * 86_400_000);
+    log(`api: inserted and settled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   } finally {
     await store.close();
   }

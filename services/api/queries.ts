@@ -8,6 +8,7 @@ import type { Static } from '@sinclair/typebox';
 import type { DeadLetterCounts, IncidentRevision, IncidentSummary, ProbeStatus, Warning } from '../../schemas/api.ts';
 import type { CertObservation, Hint, HintKind } from '../../schemas/contracts.ts';
 import { observationOf } from '../../lib/store/rows.ts';
+import { settledBefore } from '../../lib/store/settle.ts';
 import type { Store } from '../../lib/store/store.ts';
 import type { Cursor } from './params.ts';
 import { isoOf, isoOrNull, msOf } from './time.ts';
@@ -233,8 +234,10 @@ export interface BucketCount {
 
 /**
  * Distinct reports per service and bucket of `stepS` seconds in [fromS, toS), and the same buckets
- * 1..`days` days earlier (for seasonal baselines), from the per-minute rollup. Buckets with no
- * report are absent.
+ * 1..`days` days earlier (for seasonal baselines). Minutes before the settle watermark come from
+ * the settled counts (plain numbers), the later ones from the per-minute rollup (merged exact
+ * states); both are exact, so where the watermark stands changes the cost, never the counts.
+ * Buckets with no report are absent.
  *
  * @example
  * // the last 15 minutes and the same 15 minutes on each of the 7 days before
@@ -242,23 +245,48 @@ export interface BucketCount {
  */
 export async function reportBuckets(store: Store, q: { services: readonly string[]; fromS: number; toS: number; stepS: number; days: number }): Promise<BucketCount[]> {
   const span = q.toS - q.fromS;
-  // Merging the rollup's states is the cost; a window shorter than a day only needs the minutes
-  // at the same time of day, so the others are dropped before the merge.
+  const lo = q.fromS - q.days * 86_400;
+  const settled = (await settledBefore(store)) / 1000;
+  // A window shorter than a day only needs the minutes at the same time of day; dropping the
+  // others early matters most before the rollup's states are merged.
   const sameTimeOfDay = span < 86_400 ? "AND positiveModulo(toInt64(toUnixTimestamp(minute)) - {from:Int64}, 86400) < {span:Int64}" : '';
+  const parts: string[] = [];
+  if (settled > lo) {
+    parts.push(`SELECT service, toInt64(toUnixTimestamp(minute)) AS t, toUInt64(argMax(reports, settled_at)) AS n
+       FROM report_counts_settled
+       WHERE service IN {services:Array(String)}
+         AND minute >= toDateTime({lo:Int64}, 'UTC') AND minute < toDateTime({settledTo:Int64}, 'UTC')
+         ${sameTimeOfDay}
+       GROUP BY service, minute`);
+  }
+  if (settled < q.toS) {
+    parts.push(`SELECT service, toInt64(toUnixTimestamp(minute)) AS t, toUInt64(uniqExactMerge(reports)) AS n
+       FROM report_counts_1m
+       WHERE service IN {services:Array(String)}
+         AND minute >= toDateTime({rollupFrom:Int64}, 'UTC') AND minute < toDateTime({to:Int64}, 'UTC')
+         ${sameTimeOfDay}
+       GROUP BY service, minute`);
+  }
+  if (parts.length === 0) return [];
   const rows = await store.query<Raw>(
     `SELECT service, d, intDiv(t + d * 86400 - {from:Int64}, {step:Int64}) AS bucket, sum(n) AS reports
      FROM (
-       SELECT service, toInt64(toUnixTimestamp(minute)) AS t, uniqExactMerge(reports) AS n
-       FROM report_counts_1m
-       WHERE service IN {services:Array(String)}
-         AND minute >= toDateTime({lo:Int64}, 'UTC') AND minute < toDateTime({to:Int64}, 'UTC')
-         ${sameTimeOfDay}
-       GROUP BY service, minute
+       ${parts.join('\n       UNION ALL\n       ')}
      )
      ARRAY JOIN range(toUInt16({days:UInt16} + 1)) AS d
      WHERE t + d * 86400 >= {from:Int64} AND t + d * 86400 < {to:Int64}
      GROUP BY service, d, bucket`,
-    { services: q.services, from: q.fromS, to: q.toS, lo: q.fromS - q.days * 86_400, step: q.stepS, span, days: q.days },
+    bound({
+      services: q.services,
+      from: q.fromS,
+      to: q.toS,
+      lo,
+      step: q.stepS,
+      span: span < 86_400 ? span : undefined,
+      days: q.days,
+      settledTo: settled > lo ? Math.min(settled, q.toS) : undefined,
+      rollupFrom: settled < q.toS ? Math.max(settled, lo) : undefined,
+    }),
   );
   return rows.map((r) => ({ service: String(r.service), daysBack: Number(r.d), bucket: Number(r.bucket), reports: Number(r.reports) }));
 }

@@ -21,6 +21,8 @@ const RECENT_RESOLVED_MS = HOUR_MS;
 const SPIKE_WINDOW_MS = 15 * MINUTE_MS;
 const SPIKE_FACTOR = 3;
 const PROBE_WINDOW_MS = 5 * MINUTE_MS;
+/** The last hour in spike windows: the last one is the spike window itself. */
+const LAST_WINDOW = HOUR_MS / SPIKE_WINDOW_MS - 1;
 
 const minutesAgo = (asOfMs: number, ms: number) => `${Math.max(0, Math.round((asOfMs - ms) / MINUTE_MS))} min ago`;
 
@@ -33,10 +35,11 @@ export async function serviceStates(store: Store, catalog: Catalog, inventory: I
   const ids = catalog.services.map((s) => s.id);
   const now = floorMinute(asOfMs);
   const windowFrom = now - SPIKE_WINDOW_MS;
-  const [incidents, lastHour, window, first, probes] = await Promise.all([
+  const [incidents, hour, first, probes] = await Promise.all([
     currentIncidents(store, asOfMs - RECENT_RESOLVED_MS, asOfMs),
-    reportBuckets(store, { services: ids, fromS: (now - HOUR_MS) / 1000, toS: now / 1000, stepS: HOUR_MS / 1000, days: 0 }),
-    reportBuckets(store, { services: ids, fromS: windowFrom / 1000, toS: now / 1000, stepS: SPIKE_WINDOW_MS / 1000, days: SEASON_DAYS }),
+    // One read for the last hour (its day-0 windows summed) and the spike window (the last one,
+    // with the same window on the days before for its baseline).
+    reportBuckets(store, { services: ids, fromS: (now - HOUR_MS) / 1000, toS: now / 1000, stepS: SPIKE_WINDOW_MS / 1000, days: SEASON_DAYS }),
     firstReportMinutes(store, ids),
     probeStatuses(store, ids, asOfMs - PROBE_WINDOW_MS, asOfMs),
   ]);
@@ -45,7 +48,8 @@ export async function serviceStates(store: Store, catalog: Catalog, inventory: I
     const mine = (i: IncidentSummary) => i.service === svc.id;
     const open = incidents.find((i) => mine(i) && i.status === 'open') ?? null;
     const resolved = incidents.find((i) => mine(i) && i.status === 'resolved');
-    const rows = window.filter((r) => r.service === svc.id);
+    const counts = hour.filter((r) => r.service === svc.id);
+    const rows = counts.filter((r) => r.bucket === LAST_WINDOW).map((r) => ({ ...r, bucket: 0 }));
     const recent = rows.find((r) => r.daysBack === 0)?.reports ?? 0;
     const baseline = seasonalBaseline(rows, { fromMs: windowFrom, stepMs: SPIKE_WINDOW_MS, buckets: 1, firstMs: first.get(svc.id), days: SEASON_DAYS })[0] ?? null;
     const failing = probes.filter((p) => p.service === svc.id && !p.lastOk);
@@ -76,7 +80,7 @@ export async function serviceStates(store: Store, catalog: Catalog, inventory: I
       reason,
       openIncident: open,
       dependsOn: svc.dependsOn ?? [],
-      reportsLastHour: lastHour.find((r) => r.service === svc.id)?.reports ?? 0,
+      reportsLastHour: counts.filter((r) => r.daysBack === 0).reduce((sum, r) => sum + r.reports, 0),
       worstCertificate: inventory.worstFor(svc.id),
     };
   });

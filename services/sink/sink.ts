@@ -21,6 +21,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import { retry, type RetryOptions } from '../../lib/retry.ts';
 import { annotationRow, certRow, deadLetterRow, incidentEvent, incidentRows, postRow, probeRow, reportRow } from '../../lib/store/rows.ts';
+import { ReportSettler, type SettlerOptions } from '../../lib/store/settle.ts';
 import type { Row, Store, TableName } from '../../lib/store/store.ts';
 import { classifyStoreError } from './store-errors.ts';
 
@@ -37,6 +38,8 @@ export interface SinkDeps {
   insertRows?: number;
   /** Backoff of inserts during a store outage (default: forever, from 500 ms up to 5 s, until the bus closes). */
   storeRetry?: RetryOptions;
+  /** Pace and lateness of the settled report counts (`lib/store/settle.ts`). */
+  settle?: Omit<SettlerOptions, 'logger' | 'now'>;
 }
 
 export interface SinkHandle {
@@ -62,6 +65,10 @@ export async function runSink(deps: SinkDeps): Promise<SinkHandle> {
   const insertRows = deps.insertRows ?? 10_000;
   // The previous state of each incident, to name what a new revision changed.
   const lastSeen = new Map<string, Incident>();
+
+  // Settled per-minute report counts: caught up with the store now, then kept up after each batch.
+  const settler = new ReportSettler(store, { ...deps.settle, logger, now });
+  await settler.start();
 
   let storeProblem: string | undefined;
   metrics.storeUp.set(1);
@@ -168,6 +175,9 @@ export async function runSink(deps: SinkDeps): Promise<SinkHandle> {
         }
         metrics.storedRows.inc({ table }, stored);
       }
+      // Late minutes settled again right after their insert; the watermark moved when due.
+      const reports = rows.get('reports');
+      if (reports) await settler.stored(reports.rows);
       // A dead letter that fails to decode as one is stored directly rather than looping back.
       const loops = dead.filter((d) => d.topic === topics.dlq.name);
       if (loops.length > 0) {
