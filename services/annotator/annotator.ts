@@ -7,7 +7,7 @@
 import type { Incident } from '../../schemas/contracts.ts';
 import { topics } from '../../schemas/topics.ts';
 import type { Bus } from '../../lib/bus/bus.ts';
-import { decodeBatch, publishDeadLetters } from '../../lib/bus/dead-letters.ts';
+import { countRefused, decodeBatch, publishDeadLetters } from '../../lib/bus/dead-letters.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import { retry } from '../../lib/retry.ts';
@@ -54,7 +54,8 @@ export async function runAnnotator(d: AnnotatorDeps): Promise<void> {
     group: 'annotator',
     topics: [topics.incidents.name],
     eachBatch: async (batch) => {
-      const { good, dead } = decodeBatch(batch, Date.now());
+      const { good, dead, refused } = decodeBatch(batch, Date.now());
+      countRefused(d.metrics, 'annotator', refused);
       await publishDeadLetters(d.bus, dead, d.metrics);
       // Only the latest state of each incident in the batch matters.
       const latest = new Map<string, Incident>();

@@ -10,7 +10,7 @@
 import type { Incident } from '../../schemas/contracts.ts';
 import { topics } from '../../schemas/topics.ts';
 import type { Bus } from '../../lib/bus/bus.ts';
-import { countConsumed, decodeBatch, publishDeadLetters } from '../../lib/bus/dead-letters.ts';
+import { countConsumed, countRefused, decodeBatch, publishDeadLetters } from '../../lib/bus/dead-letters.ts';
 import type { ExpiryWarning } from '../../lib/certs/warnings.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
@@ -75,7 +75,8 @@ export async function runNotifier(d: NotifierDeps): Promise<Notifier> {
     group: GROUP,
     topics: [topics.incidents.name],
     eachBatch: async (batch) => {
-      const { good, dead } = decodeBatch(batch, now());
+      const { good, dead, refused } = decodeBatch(batch, now());
+      countRefused(d.metrics, GROUP, refused);
       await publishDeadLetters(d.bus, dead, d.metrics);
       countConsumed(d.metrics, GROUP, good);
       if (stopped) return;
