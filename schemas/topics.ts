@@ -25,6 +25,8 @@ export interface TopicSpec {
    * The one consumer group that publishes dead letters for this topic's undecodable messages.
    * Every other group counts them (`outage_messages_refused_total`) and skips them, so each bad
    * record is dead-lettered once, not once per group. The sink reads every topic and owns them all.
+   * (In one process without the owner, e.g. a test wiring only the notifier, the memory bus hands
+   * the part to the first group that subscribed to the topic.)
    */
   readonly deadLetteredBy: string;
 }

@@ -25,11 +25,16 @@ export interface BusMessage extends OutgoingMessage {
   readonly topic: TopicName;
   readonly partition?: number;
   readonly offset?: string;
-  /**
-   * The consumer group this message was delivered to (the subscription's `group`), so that only
-   * the topic's dead-letter owner publishes a dead letter for it (`schemas/topics.ts`).
-   */
+  /** The consumer group this message was delivered to (the subscription's `group`). */
   readonly group?: string;
+  /**
+   * Whether this group publishes the dead letter when the message cannot be decoded: the topic's
+   * `deadLetteredBy` group (`schemas/topics.ts`) does, the others count and skip it, so a bad
+   * record is dead-lettered once. On the memory bus, when no group of that name reads the topic
+   * in this process, the first group that subscribed to it takes the part. Unset (a message no
+   * bus delivered): whoever decodes it.
+   */
+  readonly deadLetterOwner?: boolean;
 }
 
 /** What a handler may use while it works on a batch. */

@@ -57,14 +57,14 @@ describe('dead letters', () => {
 
   it("are published by the topic's owning group only; every group is told what it refused", () => {
     const m = { topic: topics.reports.name, key: 'teams', value: 'not json', offset: '3' } as const;
-    assert.equal(ownsDeadLetters({ ...m, group: 'sink' }), true);
-    assert.equal(ownsDeadLetters({ ...m, group: 'correlator' }), false);
-    assert.equal(ownsDeadLetters(m), true, 'a message no bus delivered: whoever decodes it');
-    const asCorrelator = decodeBatch([{ ...m, group: 'correlator' }], 0);
+    assert.equal(ownsDeadLetters('sink', topics.reports.name), true);
+    assert.equal(ownsDeadLetters('correlator', topics.reports.name), false);
+    const asCorrelator = decodeBatch([{ ...m, group: 'correlator', deadLetterOwner: false }], 0);
     assert.equal(asCorrelator.dead.length, 0);
     assert.equal(asCorrelator.refused.length, 1);
-    const asSink = decodeBatch([{ ...m, group: 'sink' }], 0);
+    const asSink = decodeBatch([{ ...m, group: 'sink', deadLetterOwner: true }], 0);
     assert.equal(asSink.dead.length, 1);
     assert.equal(asSink.dead[0]!.reason, 'malformed_json');
+    assert.equal(decodeBatch([m], 0).dead.length, 1, 'a message no bus delivered: whoever decodes it');
   });
 });

@@ -8,7 +8,8 @@
  * partition and offset are in the letter).
  *
  * Each bad record is dead-lettered once: only the consumer group that `schemas/topics.ts` names as
- * the topic's `deadLetteredBy` publishes it; the other groups count it and skip it.
+ * the topic's `deadLetteredBy` publishes it (the bus marks its messages `deadLetterOwner`); the
+ * other groups count it and skip it.
  */
 import { createHash } from 'node:crypto';
 import type { ContractName, DeadLetter, DeadLetterReason } from '../../schemas/contracts.ts';
@@ -111,11 +112,10 @@ export interface DecodedMessage {
   value: unknown;
 }
 
-/** Whether the group a message was delivered to publishes dead letters for its topic. */
-export function ownsDeadLetters(m: Pick<BusMessage, 'topic' | 'group'>): boolean {
-  if (m.group === undefined) return true; // not delivered by a bus (a test, a tool): whoever decodes it
-  const spec = topicByName.get(m.topic);
-  return !spec || spec.deadLetteredBy === m.group;
+/** Whether a group publishes the dead letters of a topic: the one the pipeline table names. */
+export function ownsDeadLetters(group: string, topic: string): boolean {
+  const spec = topicByName.get(topic);
+  return !spec || spec.deadLetteredBy === group;
 }
 
 export interface DecodedBatch {
@@ -137,7 +137,7 @@ export function decodeBatch(batch: readonly BusMessage[], nowMs: number): Decode
   const refuse = (m: BusMessage, reason: DeadLetterReason, detail: string) => {
     const letter = deadLetter(m, reason, detail, nowMs);
     refused.push(letter);
-    if (ownsDeadLetters(m)) dead.push(letter);
+    if (m.deadLetterOwner !== false) dead.push(letter);
   };
   for (const m of batch) {
     const spec = topicByName.get(m.topic);

@@ -26,7 +26,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { retry, type RetryOptions } from '../retry.ts';
 import type { BatchContext, Bus, BusMessage, OutgoingMessage, Subscription, TopicBatch } from './bus.ts';
-import { DEFAULT_MAX_MESSAGE_BYTES, deadLetter, deadLetterMessages, messageBytes, splitOversized } from './dead-letters.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, deadLetter, deadLetterMessages, messageBytes, ownsDeadLetters, splitOversized } from './dead-letters.ts';
 import { classifyKafkaError, isRetriableKafkaError } from './kafka-errors.ts';
 
 export interface KafkaBusOptions {
@@ -351,6 +351,7 @@ export class KafkaBus implements Bus {
 
   private async handleBatch(gc: GroupConsumer, { batch, heartbeat, isRunning }: EachBatchPayload): Promise<void> {
     const topic = batch.topic.slice(this.prefix.length) as TopicName;
+    const deadLetterOwner = ownsDeadLetters(gc.group, topic);
     const msgs: BusMessage[] = batch.messages.map((m) => ({
       topic,
       partition: batch.partition,
@@ -358,6 +359,7 @@ export class KafkaBus implements Bus {
       key: m.key?.toString('utf8') ?? '',
       value: m.value ?? new Uint8Array(),
       group: gc.group,
+      deadLetterOwner,
     }));
     const bus = this;
     const ctx: BatchContext = {

@@ -65,6 +65,26 @@ describe('memory bus', () => {
   });
 });
 
+describe('memory bus: dead-letter ownership in one process', () => {
+  it("lets the first group reading a topic dead-letter its bad records when the topic's owner does not run here", async () => {
+    const bus = new MemoryBus();
+    const owners: Record<string, boolean[]> = { notifier: [], annotator: [] };
+    for (const group of ['notifier', 'annotator']) {
+      await bus.subscribe({ group, topics: [topics.incidents.name], eachBatch: async (b) => void owners[group]!.push(...b.map((m) => m.deadLetterOwner === true)) });
+    }
+    await bus.publish(topics.incidents.name, msgs(2, 'i'));
+    await bus.drain();
+    assert.deepEqual(owners, { notifier: [true, true], annotator: [false, false] });
+    // Once the owner (the sink) reads the topic too, it alone dead-letters.
+    const sink: boolean[] = [];
+    await bus.subscribe({ group: 'sink', topics: [topics.incidents.name], eachBatch: async (b) => void sink.push(...b.map((m) => m.deadLetterOwner === true)) });
+    await bus.publish(topics.incidents.name, msgs(1, 'j'));
+    await bus.drain();
+    assert.deepEqual(owners, { notifier: [true, true, false], annotator: [false, false, false] });
+    assert.deepEqual(sink.slice(-1), [true]);
+  });
+});
+
 busContract('memory bus', async () => {
   const bus = new MemoryBus({ redelivery: { initialMs: 5, maxMs: 20 } });
   return { bus: async () => bus, timeoutMs: 5_000, close: () => bus.close() };

@@ -20,7 +20,7 @@ import { HEALTHY, unhealthy, type Health } from '../health.ts';
 import type { Metrics } from '../metrics.ts';
 import { retry, type RetryOptions } from '../retry.ts';
 import type { BatchContext, Bus, BusMessage, OutgoingMessage, Subscription, TopicBatch } from './bus.ts';
-import { DEFAULT_MAX_MESSAGE_BYTES, deadLetterMessages, splitOversized } from './dead-letters.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, deadLetterMessages, ownsDeadLetters, splitOversized } from './dead-letters.ts';
 
 export interface MemoryBusOptions {
   /** Largest batch handed to a handler. */
@@ -67,6 +67,8 @@ export class MemoryBus implements Bus {
   /** Absolute position of `log[0]`: the consumed prefix is dropped. */
   private base = 0;
   private readonly groups = new Map<string, Group>();
+  /** Dead-letter owner per topic, worked out once per set of subscriptions. */
+  private readonly owners = new Map<string, string | undefined>();
   private failure: Error | undefined;
   private waiters: (() => void)[] = [];
   private readonly maxBatch: number;
@@ -139,6 +141,7 @@ export class MemoryBus implements Bus {
       this.groups.set(sub.group, group);
     }
     group.members.push({ sub, shared: new Set(sub.topics), broadcast: new Set(sub.broadcastTopics ?? []) });
+    this.owners.clear();
     this.pump(group);
   }
 
@@ -178,11 +181,39 @@ export class MemoryBus implements Bus {
     if (this.failure) throw this.failure;
   }
 
+  /**
+   * The group that dead-letters a topic's bad messages here: the pipeline table's owner when a group
+   * of that name reads the topic on this bus, otherwise the first group that subscribed to it (an
+   * embedded set-up without the owner still dead-letters each bad record once).
+   */
+  private deadLetterOwner(topic: string): string | undefined {
+    if (this.owners.has(topic)) return this.owners.get(topic);
+    const readers = [...this.groups.values()].filter((g) => g.members.some((m) => m.shared.has(topic) || m.broadcast.has(topic)));
+    const owner = readers.find((g) => ownsDeadLetters(g.name, topic)) ?? readers[0];
+    this.owners.set(topic, owner?.name);
+    return owner?.name;
+  }
+
   /** Splits the next stretch of the log among a group's members; empty when none of it is theirs. */
   private nextBatches(group: Group): { parts: Map<Member, BusMessage[]>; pos: number } {
     const name = group.name;
+    const owns = new Map<string, boolean>();
+    const owner = (topic: string) => {
+      let o = owns.get(topic);
+      if (o === undefined) owns.set(topic, (o = this.deadLetterOwner(topic) === name));
+      return o;
+    };
     // Built field by field: one object shape for every delivered message (a spread is far slower here).
-    const deliver = (m: BusMessage): BusMessage => ({ topic: m.topic, key: m.key, value: m.value, source: m.source, decoded: m.decoded, offset: m.offset, group: name });
+    const deliver = (m: BusMessage): BusMessage => ({
+      topic: m.topic,
+      key: m.key,
+      value: m.value,
+      source: m.source,
+      decoded: m.decoded,
+      offset: m.offset,
+      group: name,
+      deadLetterOwner: owner(m.topic),
+    });
     const parts = new Map<Member, BusMessage[]>();
     const { members } = group;
     let pos = group.cursor;
