@@ -44,7 +44,7 @@ function measure(mode: string, dir: string, extra: string[] = []): Measurement {
 }
 
 const dir = join(ROOT, '.cache/bench', `s${opts.services}-d${opts.days}-r${opts.rate}`);
-if (!existsSync(join(dir, 'catalog.yaml'))) {
+if (opts.only !== 'api' && !existsSync(join(dir, 'catalog.yaml'))) {
   process.stderr.write(`generating the benchmark scenario in ${dir} …\n`);
   mkdirSync(dir, { recursive: true });
   execFileSync(process.execPath, ['bin/outage.js', 'generate', dir, '--services', String(opts.services), '--days', String(opts.days), '--rate', String(opts.rate), '--seed', '8'], {
