@@ -19,7 +19,7 @@ import { retry, type RetryOptions } from '../../lib/retry.ts';
 import type { Notification } from './events.ts';
 import { truncate } from './format.ts';
 import type { NotifierMetrics } from './metrics.ts';
-import type { OutgoingRequest, Receiver } from './receivers.ts';
+import type { OutgoingRequest, Receiver } from './receiver.ts';
 
 export const DELIVERY_DEFAULTS = {
   /** Notifications waiting per receiver (besides the one being sent). */

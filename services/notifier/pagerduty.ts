@@ -9,7 +9,7 @@ import type { Incident } from '../../schemas/contracts.ts';
 import type { ExpiryWarning, WarningLevel } from '../../lib/certs/warnings.ts';
 import { LIKELY_CAUSE, type Notification } from './events.ts';
 import { confidenceText, truncate } from './format.ts';
-import type { Receiver } from './receivers.ts';
+import type { Receiver } from './receiver.ts';
 
 export type Severity = 'critical' | 'error' | 'warning' | 'info';
 

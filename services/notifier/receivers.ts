@@ -4,29 +4,11 @@
  * Building a request is pure; sending it is `deliver.ts`'s job.
  */
 import type { NotifierConfig } from './config.ts';
-import type { Notification } from './events.ts';
 import { pagerDutyReceiver } from './pagerduty.ts';
+import type { Receiver } from './receiver.ts';
 import { slackReceiver } from './slack.ts';
 import { webhookReceiver } from './webhook.ts';
 
-export type ReceiverKind = 'webhook' | 'slack' | 'pagerduty';
-
-/** One POST: JSON body as the exact bytes to send (webhook signatures cover them). */
-export interface OutgoingRequest {
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
-export interface Receiver {
-  /** `<kind>-<index>`: the metric label and log field; never the URL, which may hold a token. */
-  readonly id: string;
-  readonly kind: ReceiverKind;
-  /** Scheme and host only, for start-up logs (Slack and webhook URLs carry secrets in the path). */
-  readonly origin: string;
-  /** The request of one attempt; `nowMs` is the attempt's time (webhooks are signed per attempt). */
-  request(n: Notification, nowMs: number): OutgoingRequest;
-}
 
 /**
  * Every configured receiver, in a stable order (webhooks as listed, then Slack, then PagerDuty).

@@ -11,7 +11,7 @@ import type { Incident } from '../../schemas/contracts.ts';
 import type { ExpiryWarning } from '../../lib/certs/warnings.ts';
 import type { IncidentNotificationType, Notification } from './events.ts';
 import { confidenceText, truncate } from './format.ts';
-import type { Receiver } from './receivers.ts';
+import type { Receiver } from './receiver.ts';
 
 /** Slack's mrkdwn treats these three as control characters (https://api.slack.com/reference/surfaces/formatting#escaping). */
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -13,7 +13,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Notification } from './events.ts';
-import type { Receiver } from './receivers.ts';
+import type { Receiver } from './receiver.ts';
 
 /**
  * The `x-outage-signature` value of `body` sent at `timestampS`.
