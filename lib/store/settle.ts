@@ -93,7 +93,7 @@ const readCache = new WeakMap<Store, { at: number; value: Promise<number> }>();
  * // minutes < w: SELECT … FROM report_counts_settled; minutes >= w: uniqExactMerge over report_counts_1m
  */
 export function settledBefore(store: Store, o: { maxAgeMs?: number; now?: () => number } = {}): Promise<number> {
-  const maxAgeMs = o.maxAgeMs ?? 2_000;
+  const maxAgeMs = o.maxAgeMs ?? 5_000;
   const t = (o.now ?? Date.now)();
   const cached = readCache.get(store);
   if (cached && t - cached.at < maxAgeMs) return cached.value;

@@ -11,7 +11,7 @@ import { observationOf } from '../../lib/store/rows.ts';
 import { settledBefore } from '../../lib/store/settle.ts';
 import type { Store } from '../../lib/store/store.ts';
 import type { Cursor } from './params.ts';
-import { isoOf, isoOrNull, msOf } from './time.ts';
+import { isoOf, isoOrNull } from './time.ts';
 
 type Raw = Record<string, unknown>;
 
@@ -232,50 +232,66 @@ export interface BucketCount {
   reports: number;
 }
 
+export interface ReportCounts {
+  buckets: BucketCount[];
+  /** The first minute with reports (epoch ms) of each service that has any: where seasonal history starts. */
+  first: Map<string, number>;
+}
+
 /**
  * Distinct reports per service and bucket of `stepS` seconds in [fromS, toS), and the same buckets
- * 1..`days` days earlier (for seasonal baselines). Minutes before the settle watermark come from
- * the settled counts (plain numbers), the later ones from the per-minute rollup (merged exact
- * states); both are exact, so where the watermark stands changes the cost, never the counts.
- * Buckets with no report are absent.
+ * 1..`days` days earlier (for seasonal baselines), with each service's first report minute.
+ * Minutes before the settle watermark come from the settled counts (plain numbers), the later
+ * ones from the per-minute rollup (merged exact states); both are exact, so where the watermark
+ * stands changes the cost, never the counts. Buckets with no report are absent. One query: each
+ * costs a few milliseconds before it reads anything.
  *
  * @example
  * // the last 15 minutes and the same 15 minutes on each of the 7 days before
- * await reportBuckets(store, { services: ['teams'], fromS, toS: fromS + 900, stepS: 900, days: 7 });
+ * const { buckets, first } = await reportCounts(store, { services: ['teams'], fromS, toS: fromS + 900, stepS: 900, days: 7 });
  */
-export async function reportBuckets(store: Store, q: { services: readonly string[]; fromS: number; toS: number; stepS: number; days: number }): Promise<BucketCount[]> {
+export async function reportCounts(store: Store, q: { services: readonly string[]; fromS: number; toS: number; stepS: number; days: number }): Promise<ReportCounts> {
   const span = q.toS - q.fromS;
   const lo = q.fromS - q.days * 86_400;
   const settled = (await settledBefore(store)) / 1000;
   // A window shorter than a day only needs the minutes at the same time of day; dropping the
   // others early matters most before the rollup's states are merged.
   const sameTimeOfDay = span < 86_400 ? "AND positiveModulo(toInt64(toUnixTimestamp(minute)) - {from:Int64}, 86400) < {span:Int64}" : '';
-  const parts: string[] = [];
+  const minutes: string[] = [];
   if (settled > lo) {
-    parts.push(`SELECT service, toInt64(toUnixTimestamp(minute)) AS t, toUInt64(argMax(reports, settled_at)) AS n
-       FROM report_counts_settled
-       WHERE service IN {services:Array(String)}
-         AND minute >= toDateTime({lo:Int64}, 'UTC') AND minute < toDateTime({settledTo:Int64}, 'UTC')
-         ${sameTimeOfDay}
-       GROUP BY service, minute`);
+    minutes.push(`SELECT service, toInt64(toUnixTimestamp(minute)) AS t, toUInt64(argMax(reports, settled_at)) AS n
+         FROM report_counts_settled
+         WHERE service IN {services:Array(String)}
+           AND minute >= toDateTime({lo:Int64}, 'UTC') AND minute < toDateTime({settledTo:Int64}, 'UTC')
+           ${sameTimeOfDay}
+         GROUP BY service, minute`);
   }
   if (settled < q.toS) {
-    parts.push(`SELECT service, toInt64(toUnixTimestamp(minute)) AS t, toUInt64(uniqExactMerge(reports)) AS n
-       FROM report_counts_1m
-       WHERE service IN {services:Array(String)}
-         AND minute >= toDateTime({rollupFrom:Int64}, 'UTC') AND minute < toDateTime({to:Int64}, 'UTC')
-         ${sameTimeOfDay}
-       GROUP BY service, minute`);
+    minutes.push(`SELECT service, toInt64(toUnixTimestamp(minute)) AS t, toUInt64(uniqExactMerge(reports)) AS n
+         FROM report_counts_1m
+         WHERE service IN {services:Array(String)}
+           AND minute >= toDateTime({rollupFrom:Int64}, 'UTC') AND minute < toDateTime({to:Int64}, 'UTC')
+           ${sameTimeOfDay}
+         GROUP BY service, minute`);
   }
-  if (parts.length === 0) return [];
+  // Rows with d = -1 carry a service's first minute (seconds) in `reports`.
   const rows = await store.query<Raw>(
-    `SELECT service, d, intDiv(t + d * 86400 - {from:Int64}, {step:Int64}) AS bucket, sum(n) AS reports
+    `SELECT service, toInt32(-1) AS d, toInt64(0) AS bucket, toUInt64(toUnixTimestamp(min(minute))) AS reports
+     FROM report_counts_1m
+     WHERE service IN {services:Array(String)}
+     GROUP BY service
+     ${
+       minutes.length === 0
+         ? ''
+         : `UNION ALL
+     SELECT service, toInt32(d) AS d, intDiv(t + d * 86400 - {from:Int64}, {step:Int64}) AS bucket, sum(n) AS reports
      FROM (
-       ${parts.join('\n       UNION ALL\n       ')}
+       ${minutes.join('\n       UNION ALL\n       ')}
      )
      ARRAY JOIN range(toUInt16({days:UInt16} + 1)) AS d
      WHERE t + d * 86400 >= {from:Int64} AND t + d * 86400 < {to:Int64}
-     GROUP BY service, d, bucket`,
+     GROUP BY service, d, bucket`
+     }`,
     bound({
       services: q.services,
       from: q.fromS,
@@ -288,20 +304,14 @@ export async function reportBuckets(store: Store, q: { services: readonly string
       rollupFrom: settled < q.toS ? Math.max(settled, lo) : undefined,
     }),
   );
-  return rows.map((r) => ({ service: String(r.service), daysBack: Number(r.d), bucket: Number(r.bucket), reports: Number(r.reports) }));
-}
-
-/**
- * The first minute with reports, per service (where seasonal history starts).
- *
- * @example (await firstReportMinutes(store, ['teams'])).get('teams') // 1580083200000
- */
-export async function firstReportMinutes(store: Store, services: readonly string[]): Promise<Map<string, number>> {
-  const rows = await store.query<Raw>(
-    `SELECT service, min(minute) AS first FROM report_counts_1m WHERE service IN {services:Array(String)} GROUP BY service`,
-    { services },
-  );
-  return new Map(rows.map((r) => [String(r.service), msOf(r.first)]));
+  const buckets: BucketCount[] = [];
+  const first = new Map<string, number>();
+  for (const r of rows) {
+    const d = Number(r.d);
+    if (d < 0) first.set(String(r.service), Number(r.reports) * 1000);
+    else buckets.push({ service: String(r.service), daysBack: d, bucket: Number(r.bucket), reports: Number(r.reports) });
+  }
+  return { buckets, first };
 }
 
 /**

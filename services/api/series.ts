@@ -6,7 +6,7 @@
  */
 import type { ReportSeries } from '../../schemas/api.ts';
 import type { Store } from '../../lib/store/store.ts';
-import { firstReportMinutes, reportBuckets, type BucketCount } from './queries.ts';
+import { reportCounts, type BucketCount } from './queries.ts';
 import { DAY_MS, floorMinute } from './time.ts';
 
 export const SEASON_DAYS = 7;
@@ -28,7 +28,7 @@ export function median(values: readonly number[]): number | null {
 }
 
 /**
- * Seasonal baselines of the buckets of one window, from `reportBuckets` rows: for bucket k, the
+ * Seasonal baselines of the buckets of one window, from `reportCounts` buckets: for bucket k, the
  * median of its counts 1..days days back, counting only days on or after `firstMs`.
  *
  * @example
@@ -58,10 +58,7 @@ export async function reportSeries(store: Store, service: string, fromMs: number
   const from = floorMinute(fromMs);
   const stepMs = stepS * 1000;
   const buckets = Math.max(1, Math.ceil((toMs - from) / stepMs));
-  const [rows, first] = await Promise.all([
-    reportBuckets(store, { services: [service], fromS: from / 1000, toS: Math.ceil(toMs / 1000), stepS, days: SEASON_DAYS }),
-    firstReportMinutes(store, [service]),
-  ]);
+  const { buckets: rows, first } = await reportCounts(store, { services: [service], fromS: from / 1000, toS: Math.ceil(toMs / 1000), stepS, days: SEASON_DAYS });
   const current = new Map<number, number>();
   for (const r of rows) if (r.daysBack === 0) current.set(r.bucket, r.reports);
   const baseline = seasonalBaseline(rows, { fromMs: from, stepMs, buckets, firstMs: first.get(service), days: SEASON_DAYS });

@@ -13,7 +13,7 @@ import type { Catalog } from '../../lib/catalog.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { defaultParams } from '../correlator/core/params.ts';
 import type { Inventory } from './certificates.ts';
-import { currentIncidents, firstReportMinutes, probeStatuses, reportBuckets } from './queries.ts';
+import { currentIncidents, probeStatuses, reportCounts } from './queries.ts';
 import { SEASON_DAYS, seasonalBaseline } from './series.ts';
 import { HOUR_MS, MINUTE_MS, floorMinute } from './time.ts';
 
@@ -35,12 +35,11 @@ export async function serviceStates(store: Store, catalog: Catalog, inventory: I
   const ids = catalog.services.map((s) => s.id);
   const now = floorMinute(asOfMs);
   const windowFrom = now - SPIKE_WINDOW_MS;
-  const [incidents, hour, first, probes] = await Promise.all([
+  const [incidents, { buckets: hour, first }, probes] = await Promise.all([
     currentIncidents(store, asOfMs - RECENT_RESOLVED_MS, asOfMs),
     // One read for the last hour (its day-0 windows summed) and the spike window (the last one,
     // with the same window on the days before for its baseline).
-    reportBuckets(store, { services: ids, fromS: (now - HOUR_MS) / 1000, toS: now / 1000, stepS: SPIKE_WINDOW_MS / 1000, days: SEASON_DAYS }),
-    firstReportMinutes(store, ids),
+    reportCounts(store, { services: ids, fromS: (now - HOUR_MS) / 1000, toS: now / 1000, stepS: SPIKE_WINDOW_MS / 1000, days: SEASON_DAYS }),
     probeStatuses(store, ids, asOfMs - PROBE_WINDOW_MS, asOfMs),
   ]);
 
