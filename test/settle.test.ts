@@ -24,6 +24,7 @@ import { openStore, type Store } from '../lib/store/store.ts';
 import { createApiApp } from '../services/api/app.ts';
 import { createIncidentFeed } from '../services/api/feed.ts';
 import { runSink } from '../services/sink/sink.ts';
+import { startClickHouseHttp } from './helpers/clickhouse-http.ts';
 
 const logger = createLogger('settle-test', 'silent');
 const MINUTE = 60_000;
@@ -194,6 +195,44 @@ describe('settled report counts', () => {
       assert.equal(after.get(key('alpha', T0 + 5 * MINUTE)), `${n0! + 3}/${p0! + 2}`);
       assert.equal(after.get(key('gamma', T0 + MINUTE)), '1/1');
     });
+  });
+
+  it('on a ClickHouse server, take in a late report for minutes another writer settled', async () => {
+    // Two writers on one server: this sink, and another settle step that moved the watermark
+    // past what this sink has seen. The sink reads the claimed mark after its insert.
+    const ch = await startClickHouseHttp(tmp());
+    const mine = await openStore({ kind: 'server', url: ch.url });
+    const other = await openStore({ kind: 'server', url: ch.url });
+    const metrics = createMetrics();
+    const bus = new MemoryBus({ metrics });
+    try {
+      await migrate(mine);
+      await runSink({ bus, store: mine, logger, metrics, settle: { minIntervalMs: 0 } });
+      const early = reports('alpha', T0, 20);
+      const send = async (list: readonly UserReport[]) => {
+        await bus.publish(
+          topics.reports.name,
+          list.map((r) => ({ key: r.service, value: JSON.stringify(r), decoded: r })),
+        );
+        await bus.drain();
+      };
+      await send(early);
+      assert.equal((await settleMarks(mine)).settled, T0 + 9 * MINUTE);
+      const later = reports('alpha', T0 + 20 * MINUTE, 40, 'alpha-later');
+      await other.insert('reports', later.map(reportRow));
+      await new ReportSettler(other, { logger }).flush();
+      const { settled } = await settleMarks(other);
+      assert.equal(settled, T0 + 49 * MINUTE);
+      const late: UserReport = { id: 'late-on-server', ts: new Date(T0 + 30 * MINUTE + 5_000).toISOString(), service: 'alpha', channel: 'web' };
+      await send([late]);
+      const expected = expectedCounts([...early, ...later, late], settled);
+      assert.deepEqual(sorted(await settledCounts(mine, settled)), sorted(expected));
+    } finally {
+      await bus.close();
+      await mine.close();
+      await other.close();
+      await ch.close();
+    }
   });
 
   it('leave the report series and the service states as they were', async () => {
