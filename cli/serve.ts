@@ -20,7 +20,7 @@ import { KafkaBus } from '../lib/bus/kafka-bus.ts';
 import { MemoryBus } from '../lib/bus/memory-bus.ts';
 import type { Catalog } from '../lib/catalog.ts';
 import { ConfigError, p12Passwords, storeConfig, type Env } from '../lib/config.ts';
-import { combineHealth } from '../lib/health.ts';
+import { combineHealth, unhealthy } from '../lib/health.ts';
 import { hardenServer } from '../lib/http-server.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Metrics } from '../lib/metrics.ts';
@@ -131,7 +131,7 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
       readTokens,
       anonymousRead: env.API_ANONYMOUS_READ === 'true',
       ratePerMin: env.API_RATE_PER_MIN,
-      ready: () => started && combineHealth([bus.health(), sink.health()]).ok,
+      ready: () => (started ? combineHealth([bus.health(), sink.health()]) : unhealthy('starting')),
     });
     const server = createServer((req, res) => {
       if (req.url === '/api/v1/reports' || req.url?.startsWith('/api/v1/reports?') || req.url?.startsWith('/api/v1/reports/')) reportApp(req, res);

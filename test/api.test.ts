@@ -4,6 +4,7 @@
  * is validated against its contract in schemas/api.ts; every error must be a problem document
  * naming the bad parameter; hostile input must change nothing and leak nothing.
  */
+import { unhealthy } from '../lib/health.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -734,9 +735,11 @@ describe('query API', () => {
     it('answers /healthz, /readyz (with the store), /metrics, and 405 for other methods', async () => {
       assert.equal((await get(base, '/healthz')).text, 'ok\n');
       assert.equal((await get(base, '/readyz')).status, 200);
-      const notReady = await startApp(fx.store, fx, { ready: () => false });
+      const notReady = await startApp(fx.store, fx, { ready: () => unhealthy('consumer group "api" restarting: crashed') });
       try {
-        assert.equal((await get(notReady.base, '/readyz')).status, 503);
+        const res = await get(notReady.base, '/readyz');
+        assert.equal(res.status, 503);
+        assert.equal(res.text, 'not ready: consumer group "api" restarting: crashed\n', 'the reason reaches the operator');
       } finally {
         await notReady.close();
       }

@@ -16,6 +16,7 @@ import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import { bearerToken, tokenLabel, tokenMatches } from '../../lib/bearer-tokens.ts';
 import type { Catalog } from '../../lib/catalog.ts';
+import { HEALTHY, type Health } from '../../lib/health.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import type { Store } from '../../lib/store/store.ts';
@@ -46,8 +47,8 @@ export interface ApiOptions {
    * plus one minute, cached ~5 s, never later than the wall clock.
    */
   asOf?: () => Promise<number>;
-  /** For `/readyz` (which also needs the store to answer); default always true. */
-  ready?: () => boolean;
+  /** For `/readyz` (which also needs the store to answer), with the reason when not; default ready. */
+  ready?: () => Health;
   /** The status page's directory, served at `/` (default services/api/page). */
   pageDir?: string;
   /** Interval of the event stream's keep-alive comments; default 15 000 ms. */
@@ -81,7 +82,7 @@ export function createApiApp(o: ApiOptions): express.Express {
     feed: o.feed,
     asOf,
     inventory: inventoryLoader(o.store, o.catalog),
-    ready: o.ready ?? (() => true),
+    ready: o.ready ?? (() => HEALTHY),
     eventKeepAliveMs: o.eventKeepAliveMs ?? 15_000,
     openApi: () => (document ??= openApiDocument(routes, { anonymousRead: o.anonymousRead })),
   });

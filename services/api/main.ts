@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { loadCatalog } from '../../lib/catalog.ts';
 import { ConfigError } from '../../lib/config.ts';
+import { unhealthy } from '../../lib/health.ts';
 import { kafkaBus, migratedStore, runService } from '../../lib/runtime.ts';
 import { createApiApp } from './app.ts';
 import { attachIncidentFeed } from './feed.ts';
@@ -31,7 +32,7 @@ await runService('api', async (rt) => {
     anonymousRead,
     ratePerMin: rt.env.API_RATE_PER_MIN,
     // The event stream needs the consumer of incidents.v1; the store is checked by the app itself.
-    ready: () => listening && bus.health().ok,
+    ready: () => (listening ? bus.health() : unhealthy('starting')),
   });
   const server = app.listen(rt.env.API_PORT, rt.env.API_HOST);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));

@@ -8,6 +8,7 @@ import type { Static } from '@sinclair/typebox';
 import type { CertificatePage, DeadLetterCounts, IncidentDetail, IncidentPage, ProbeStatusList, ReportSeries, ServiceList, WarningList, apiSchemas } from '../../schemas/api.ts';
 import { CertSource, HintKind } from '../../schemas/contracts.ts';
 import { dependencyPaths, type Catalog } from '../../lib/catalog.ts';
+import { combineHealth, HEALTHY, unhealthy, type Health } from '../../lib/health.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import type { Store } from '../../lib/store/store.ts';
 import type { Inventory } from './certificates.ts';
@@ -31,7 +32,7 @@ export interface RouteDeps {
   asOf: () => Promise<number>;
   /** The certificate inventory as of an instant (cached by the app). */
   inventory: (asOfMs: number) => Promise<Inventory>;
-  ready: () => boolean;
+  ready: () => Health;
   eventKeepAliveMs: number;
   /** The generated OpenAPI document (built from this same table). */
   openApi: () => object;
@@ -294,8 +295,10 @@ export function apiRoutes(d: RouteDeps): Route[] {
       response: { kind: 'text', contentType: 'text/plain', description: 'Ready to answer queries' },
       problems: [503],
       async handle(_p, _req, res) {
-        const ok = d.ready() && (await storeAnswers(d.store).catch(() => false));
-        res.status(ok ? 200 : 503).type('text/plain').send(ok ? 'ready\n' : 'not ready\n');
+        const own = d.ready();
+        const store = await storeAnswers(d.store).catch(() => false);
+        const health = combineHealth([own, store ? HEALTHY : unhealthy('the store does not answer')]);
+        res.status(health.ok ? 200 : 503).type('text/plain').send(health.ok ? 'ready\n' : `not ready: ${health.reason}\n`);
       },
     }),
     route({
