@@ -162,7 +162,7 @@ async function mark(store: Store, kind: 'claimed' | 'settled', minuteMs: number)
   await store.command(`INSERT INTO report_settle_marks (kind, minute) VALUES ('${kind}', ${dateTime(minuteMs)})`);
 }
 
-/** Chunks of whole days holding about `CHUNK_ROWS` rollup rows each, covering [fromMs, toMs). */
+/** Chunks of whole days holding about `CHUNK_ROWS` rollup rows each, covering the data in [fromMs, toMs) and ending at toMs. */
 async function chunks(store: Store, fromMs: number, toMs: number): Promise<[number, number][]> {
   if (toMs - fromMs <= DAY_MS) return [[fromMs, toMs]];
   const days = await store.query<{ day: number | string; n: number | string }>(
@@ -171,7 +171,8 @@ async function chunks(store: Store, fromMs: number, toMs: number): Promise<[numb
      GROUP BY day ORDER BY day`,
   );
   const out: [number, number][] = [];
-  let start = fromMs;
+  // From the first day with data on: a first settle does not start in 1970.
+  let start = days[0] ? Math.max(fromMs, Number(days[0].day) * 1000) : fromMs;
   let rows = 0;
   for (const d of days) {
     const dayMs = Number(d.day) * 1000;
@@ -232,7 +233,7 @@ export class ReportSettler {
   /** Reads the marks and the latest stored minute, and settles what is due. Never throws: a failure is logged and tried again with the next batch. */
   start(): Promise<void> {
     return this.serial(async () => {
-      if (await this.guard('loading the settle marks', () => this.load())) await this.guard('settling report counts', () => this.move());
+      if (await this.guard('loading the settle marks', () => this.load())) await this.guard('settling report counts', () => this.move('info'));
     });
   }
 
@@ -321,23 +322,25 @@ export class ReportSettler {
     this.marks = { settled: Math.max(this.marks.settled, m.settled), claimed: Math.max(this.marks.claimed, m.claimed) };
   }
 
-  private async move(): Promise<void> {
+  /** Moves the watermark to its target; `level` logs it (a catch-up at start is worth a line, the routine moves are not). */
+  private async move(level: 'info' | 'debug' = 'debug'): Promise<void> {
     const target = this.target();
     if (target <= this.marks.settled) return;
     const t0 = performance.now();
-    const from = this.marks.settled;
     this.lastMoveAt = this.now();
     // Claimed before the rollup is read: a report stored for an earlier minute from now on is
     // settled again by whoever stored it.
     this.marks.claimed = Math.max(this.marks.claimed, target);
     await mark(this.store, 'claimed', target);
-    for (const [from, to] of await chunks(this.store, this.marks.settled, target)) {
+    const parts = await chunks(this.store, this.marks.settled, target);
+    const start = parts[0]![0];
+    for (const [from, to] of parts) {
       await settleRange(this.store, from, to);
       await mark(this.store, 'settled', to);
       this.marks.settled = Math.max(this.marks.settled, to);
     }
     readCache.delete(this.store);
-    this.o.logger?.debug({ from: new Date(from).toISOString(), to: new Date(target).toISOString(), ms: Math.round(performance.now() - t0) }, 'report counts settled');
+    this.o.logger?.[level]({ from: new Date(start).toISOString(), to: new Date(target).toISOString(), ms: Math.round(performance.now() - t0) }, 'report counts settled');
   }
 
   /** Runs `f`; a failure is logged (it is tried again with the next batch) and returns false. */
