@@ -56,7 +56,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     await migrate(store);
     const bus = new MemoryBus();
     const latest = new Map<string, Incident>();
-    await runSink({ bus, store, logger, metrics });
+    const sink = await runSink({ bus, store, logger, metrics });
     const correlator = await runCorrelator({ bus, catalog, logger, metrics, onIncident: (i) => latest.set(i.id, i) });
     const total = scenarioInputs(dir).reduce((s, i) => s + i.bytes, 0);
     const fed = await feedScenario({
@@ -69,6 +69,8 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     // Close the last minutes of every service at the end of the input.
     if (Number.isFinite(fed.lastTsMs)) await correlator.flush(fed.lastTsMs);
     await bus.drain();
+    // The counts of the last minutes settled too: the sink paces its settling while input streams in.
+    await sink.settle();
     await bus.close();
     // Early warnings as of the end of the input, from everything the inventory holds now.
     const warnings = Number.isFinite(fed.lastTsMs) ? await storeWarnings(store, catalog, fed.lastTsMs) : [];

@@ -16,9 +16,9 @@
  *   concurrent settle step missed is re-settled by its own sink (on a ClickHouse server the mark
  *   is read from the store after each insert; chDB's directory belongs to one process, whose
  *   settler knows its own marks).
- * - The work is bounded: the watermark moves at most once per `minIntervalMs` of wall time
- *   (unless it lags by `maxLagMs` of event time or more), a catch-up over much history goes in
- *   chunks of days, and a batch with nothing late costs no query at all.
+ * - The work is bounded: the watermark moves at most once per `minIntervalMs` of wall time, a
+ *   catch-up over much history goes in chunks of days, and a batch with nothing late costs no
+ *   query at all (on chDB; on a server, one read of the marks).
  *
  * Reports written to the store without the sink (a bulk `INSERT … SELECT`) are settled by
  * `settleRange` over their minutes.
@@ -35,10 +35,12 @@ const DAY_MS = 86_400_000;
 
 /** How far behind the latest stored report a minute is still open to late reports. */
 export const SETTLE_LATENESS_MS = 10 * MINUTE_MS;
-/** Least wall time between two moves of the watermark. */
-export const SETTLE_MIN_INTERVAL_MS = 1_000;
-/** A watermark lagging this much event time behind its target moves at once, whatever the interval. */
-export const SETTLE_MAX_LAG_MS = 60 * MINUTE_MS;
+/**
+ * Least wall time between two moves of the watermark. Live, the watermark moves once a minute of
+ * event time anyway; catching up (a replay, a backlog) it moves every 2 s, and each move costs a
+ * few statements (tens of milliseconds on chDB) whatever it covers.
+ */
+export const SETTLE_MIN_INTERVAL_MS = 2_000;
 /** Rollup rows merged per statement when much is settled at once. */
 const CHUNK_ROWS = 50_000;
 /** Pairs per statement when late minutes are settled again. */
@@ -190,7 +192,6 @@ async function chunks(store: Store, fromMs: number, toMs: number): Promise<[numb
 export interface SettlerOptions {
   latenessMs?: number;
   minIntervalMs?: number;
-  maxLagMs?: number;
   /** Wall clock: paces the work, and the watermark never passes it (a report dated in the future does not settle the present). */
   now?: () => number;
   logger?: Logger;
@@ -209,7 +210,6 @@ export interface SettlerOptions {
 export class ReportSettler {
   private readonly latenessMs: number;
   private readonly minIntervalMs: number;
-  private readonly maxLagMs: number;
   private readonly now: () => number;
   private marks: SettleMarks = { settled: 0, claimed: 0 };
   /** The latest report minute stored (epoch ms), 0 for none. */
@@ -226,7 +226,6 @@ export class ReportSettler {
   ) {
     this.latenessMs = o.latenessMs ?? SETTLE_LATENESS_MS;
     this.minIntervalMs = o.minIntervalMs ?? SETTLE_MIN_INTERVAL_MS;
-    this.maxLagMs = o.maxLagMs ?? SETTLE_MAX_LAG_MS;
     this.now = o.now ?? Date.now;
   }
 
@@ -305,7 +304,7 @@ export class ReportSettler {
 
   private due(): boolean {
     const lag = this.target() - this.marks.settled;
-    return lag >= MINUTE_MS && (this.now() - this.lastMoveAt >= this.minIntervalMs || lag >= this.maxLagMs);
+    return lag >= MINUTE_MS && this.now() - this.lastMoveAt >= this.minIntervalMs;
   }
 
   private async load(): Promise<void> {
@@ -329,9 +328,10 @@ export class ReportSettler {
     const t0 = performance.now();
     this.lastMoveAt = this.now();
     // Claimed before the rollup is read: a report stored for an earlier minute from now on is
-    // settled again by whoever stored it.
+    // settled again by whoever stored it. Other writers see the claim in the store; chDB's
+    // directory has no other writer, and an insert there costs a new part on disk.
     this.marks.claimed = Math.max(this.marks.claimed, target);
-    await mark(this.store, 'claimed', target);
+    if (this.store.kind === 'server') await mark(this.store, 'claimed', target);
     const parts = await chunks(this.store, this.marks.settled, target);
     const start = parts[0]![0];
     for (const [from, to] of parts) {

@@ -18,7 +18,8 @@ ORDER BY (service, minute);
 --   settled: every minute before it is in report_counts_settled (readers take those minutes from
 --            there and the later ones from report_counts_1m);
 --   claimed: a settle step up to this minute has started (written before it reads the rollup, so
---            a sink that stores a report for an earlier minute re-settles that minute itself).
+--            a sink that stores a report for an earlier minute re-settles that minute itself;
+--            written on a ClickHouse server, where several sinks may write: chDB has one).
 CREATE TABLE IF NOT EXISTS report_settle_marks (
   kind LowCardinality(String),
   minute DateTime('UTC'),

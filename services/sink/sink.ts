@@ -45,6 +45,11 @@ export interface SinkDeps {
 export interface SinkHandle {
   /** Whether the store accepts writes; when not, since when and why (readiness). */
   health(): Health;
+  /**
+   * Settles the report counts as far as the stored reports allow now, without waiting for the
+   * pace the sink keeps while input streams in (the end of a replay).
+   */
+  settle(): Promise<void>;
 }
 
 /** Retried while the store is out: a batch waits for it rather than being dropped. */
@@ -200,5 +205,5 @@ export async function runSink(deps: SinkDeps): Promise<SinkHandle> {
     },
   });
 
-  return { health: () => (storeProblem ? unhealthy(storeProblem) : HEALTHY) };
+  return { health: () => (storeProblem ? unhealthy(storeProblem) : HEALTHY), settle: () => settler.flush() };
 }
