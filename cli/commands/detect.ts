@@ -42,7 +42,7 @@ export function readCountSeries(file: string, text: string): Row[] {
 export function register(program: Command): void {
   program
     .command('detect')
-    .description('backtest the report-spike detector on a count series: reads timestamp,value CSV (fixed buckets: 1, 5, 15 … minutes), writes timestamp,value,anomaly_score,alarm')
+    .description('backtest the report-spike detector on a count series: reads timestamp,value CSV (fixed buckets: 1, 5, 15 … minutes), writes timestamp,value,anomaly_score,alarm; anomaly_score is S/(S+S_alarm) with S = -log10 of the tail probability (0.5 = the alarm level, strictly increasing, never flat at 1), alarm is 1 on the bucket where an incident would be raised')
     .argument('<file.csv>', 'CSV with a timestamp (ISO-8601, or epoch seconds or milliseconds) and a count per row; a header line is allowed')
     .option('--bucket <minutes>', 'bucket size (default: the most common step in the file)', (v) => Number(v))
     .option('--out <file>', 'write the CSV here instead of stdout')
@@ -64,6 +64,6 @@ export function register(program: Command): void {
       if (opts.out) writeFileSync(opts.out, csv);
       else process.stdout.write(csv);
       const alarms = scored.filter((r) => r.alarm).length;
-      process.stderr.write(`${rows.length} buckets of ${bucket} min, ${alarms} alarmed (parameters: services/correlator/core/params.ts)\n`);
+      process.stderr.write(`${rows.length} buckets of ${bucket} min, ${alarms} incident(s) raised (parameters: services/correlator/core/params.ts)\n`);
     });
 }

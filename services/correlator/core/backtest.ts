@@ -1,7 +1,9 @@
 /**
  * Backtesting the report-spike detector on a user's own count series (`outage detect`): the same
  * detector and parameters as the live correlator, over fixed buckets of any size that divides a
- * day. Pure: rows in, scored rows out.
+ * day, and the same incident life cycle (an alarm raises an incident, it stays open while buckets
+ * are elevated, resolves after `quietMinutes`, re-opens within `reopenMinutes`; its buckets are kept
+ * out of the learned history). Pure: rows in, scored rows out.
  */
 import { ReportDetector } from './detector.ts';
 import type { DetectorParams } from './params.ts';
@@ -12,8 +14,16 @@ export interface CountRow {
 }
 
 export interface ScoredRow extends CountRow {
-  /** 0..1: how unlikely a count this high is under the baseline. */
+  /**
+   * 0..1, strictly increasing in the surprise S = −log10(tail probability) of the bucket:
+   * S / (S + S_alarm), where S_alarm is the surprise at the per-test alarm level. 0.5 is a bucket
+   * exactly at the alarm level; it approaches 1 only as the tail probability approaches 0, so it
+   * keeps ranking far into the tail.
+   */
   score: number;
+  /** −log10 of the tail probability (the raw, unbounded surprise). */
+  surprise: number;
+  /** True only on the bucket where an incident would be raised (not on its later buckets). */
   alarm: boolean;
 }
 
@@ -28,18 +38,46 @@ export function bucketMinutesOf(rows: CountRow[]): number {
   return best;
 }
 
+export interface BacktestOptions {
+  /** Series tested together (default 1: the one series of the file). */
+  testedSeries?: number;
+  /** Skip the score (benchmarks that only need the alarms). */
+  noScore?: boolean;
+}
+
 /**
  * @example
  * backtest([{ tsMs: Date.parse('2020-02-03T13:40:00Z'), value: 120 }, …], defaultParams.detector, 5)
  */
-export function backtest(rows: CountRow[], params: DetectorParams, bucketMinutes: number): ScoredRow[] {
-  const detector = new ReportDetector(params, bucketMinutes);
+export function backtest(rows: CountRow[], params: DetectorParams, bucketMinutes: number, options: BacktestOptions = {}): ScoredRow[] {
+  const detector = new ReportDetector(params, bucketMinutes, options.testedSeries ?? 1);
   const slotMs = bucketMinutes * 60_000;
+  const quiet = Math.max(1, Math.ceil(params.quietMinutes / bucketMinutes));
+  let open = false;
+  let lastElevated = -Infinity;
+  let resolvedAtMs = -Infinity;
   return rows.map((row) => {
-    detector.advanceTo(Math.floor(row.tsMs / slotMs));
+    const slot = Math.floor(row.tsMs / slotMs);
+    for (const closed of detector.advanceTo(slot)) {
+      if (!open) continue;
+      if (closed.elevated) lastElevated = closed.minute;
+      if (closed.minute - lastElevated >= quiet) {
+        open = false;
+        resolvedAtMs = (lastElevated + 1) * slotMs;
+        detector.suppressLearning = false;
+      }
+    }
     const alarm = row.value > 0 ? detector.add(row.tsMs, Math.round(row.value)) : undefined;
-    // An alarmed bucket is kept out of the learned history, as an open incident's minutes are.
-    detector.suppressLearning = alarm !== undefined;
-    return { ...row, score: Math.round(detector.scoreOpen() * 1e6) / 1e6, alarm: alarm !== undefined };
+    let raise = false;
+    if (alarm && !open) {
+      // A return soon after resolution re-opens the same incident: no new page.
+      raise = alarm.detectedAtMs - resolvedAtMs > params.reopenMinutes * 60_000;
+      open = true;
+      lastElevated = slot;
+      detector.suppressLearning = true;
+    }
+    const surprise = options.noScore ? 0 : Math.min(1e6, detector.surpriseOpen());
+    const score = surprise / (surprise + detector.alarmSurprise);
+    return { ...row, score: Math.round(score * 1e9) / 1e9, surprise: Math.round(surprise * 1e6) / 1e6, alarm: raise };
   });
 }

@@ -7,12 +7,17 @@
  *   the same time of day, rescaled by how today's recent level compares with the same profile.
  *   History is robust to past outages: minutes inside an incident enter it as their expectation,
  *   other minutes are clipped at mean + 3 sd (a one-minute burst does not teach the baseline).
- * - Two tests, both negative-binomial tails at `alpha`: this minute's count, and the sum over the
- *   last `slowWindowMinutes`. A minute's count only grows, so a test can fire mid-minute: the
- *   detection time is the event that crossed the threshold.
+ * - The dispersion is learned from the series' own residuals: a method-of-moments estimate
+ *   sum((x - mu)^2 - mu) / sum(mu^2) over a rolling window of closed, non-incident minutes, each
+ *   residual winsorised at `winsorSd` model deviations, shrunk towards a prior that weighs like
+ *   `phiPriorMinutes` of the series' own slots, and widened per missing day of seasonal history.
+ * - Two tests, both negative-binomial tails: this minute's count, and the sum over the last
+ *   `slowWindowMinutes`. Their level splits a yearly false-alarm budget over slots, windows and
+ *   the service's sliced series (Šidák). A minute's count only grows, so a test can fire
+ *   mid-minute: the detection time is the event that crossed the threshold.
  * - The onset is where a CUSUM of standardised counts last left zero (where the rise began).
  */
-import { sdOf, threshold, upperTail } from './count-model.ts';
+import { log10Surprise, perTestAlpha, sdOf, threshold } from './count-model.ts';
 import type { DetectorParams } from './params.ts';
 
 export const MINUTE_MS = 60_000;
@@ -32,6 +37,11 @@ interface Slots {
   slow: number;
   minHistory: number;
   lookback: number;
+  /** Slots per block of the dispersion estimate (about an hour), and blocks in its window. */
+  dispBlock: number;
+  dispBlocks: number;
+  priorSlots: number;
+  adopt: number;
 }
 
 function slotsOf(p: DetectorParams, slotMinutes: number): Slots {
@@ -46,6 +56,10 @@ function slotsOf(p: DetectorParams, slotMinutes: number): Slots {
     slow: Math.max(1, Math.round(p.slowWindowMinutes / slotMinutes)),
     minHistory: Math.ceil(p.minHistoryMinutes / slotMinutes),
     lookback: Math.ceil(p.maxOnsetLookbackMinutes / slotMinutes),
+    dispBlock: Math.max(1, Math.round(60 / slotMinutes)),
+    dispBlocks: Math.max(1, Math.round(p.dispersionWindowMinutes / Math.max(60, slotMinutes))),
+    priorSlots: Math.max(1, p.phiPriorMinutes / slotMinutes),
+    adopt: Math.ceil(p.adoptShiftMinutes / slotMinutes),
   };
 }
 
@@ -104,16 +118,50 @@ export class ReportDetector {
   private tElevated1 = Infinity;
   private tElevatedSlow = Infinity;
 
+  /**
+   * Dispersion estimate: per block (about an hour) the sums of winsorised excess variance
+   * (x - mu)^2 - mu, of mu^2 and of slots; totals over the completed blocks of the window are
+   * re-summed once per block, so the estimate depends on the window's minutes only.
+   */
+  private readonly dispA: Float64Array;
+  private readonly dispB: Float64Array;
+  private readonly dispN: Float64Array;
+  private readonly dispTags: Int32Array;
+  private dispBlock = -1;
+  private sumA = 0;
+  private sumB = 0;
+  private sumN = 0;
+  /** The learned dispersion (before widening for missing history). */
+  private phiLearned: number;
+  /** Consecutive closed slots with learning suppressed (a shift that does not end is adopted). */
+  private suppressedRun = 0;
+  /** −log10 of the per-test false-alarm probability. */
+  readonly alarmSurprise: number;
+  private readonly alpha: number;
+
   /** True while an incident holds: its minutes are kept out of the learned history. */
   suppressLearning = false;
 
   private readonly s: Slots;
 
+  /**
+   * @param slotMinutes the slot length (1 for the live correlator, the bucket size in `outage detect`)
+   * @param testedSeries series tested together per service (default `testedSeriesPerService`)
+   */
   constructor(
     private readonly p: DetectorParams,
     slotMinutes = 1,
+    testedSeries = p.testedSeriesPerService,
   ) {
     this.s = slotsOf(p, slotMinutes);
+    this.alpha = perTestAlpha(p.falseAlarmsPerYear, this.s.day, 2 * Math.max(1, testedSeries));
+    this.alarmSurprise = -Math.log10(this.alpha);
+    this.phiLearned = p.phiPrior;
+    const nd = this.s.dispBlocks + 1;
+    this.dispA = new Float64Array(nd);
+    this.dispB = new Float64Array(nd);
+    this.dispN = new Float64Array(nd);
+    this.dispTags = new Int32Array(nd).fill(-1);
     this.ring = (p.seasonDays + 1) * this.s.day;
     this.counts = new Int32Array(this.ring);
     // Slot indexes fit 32 bits for thousands of years; 4-byte floats keep a detector near 190 KB.
@@ -189,18 +237,26 @@ export class ReportDetector {
   }
 
   /**
-   * How unusual the open slot's count is, in 0..1: the probability under the count model of a
-   * count below it (1 − the upper tail). 0 until the detector has its minimum history.
+   * How unusual the open slot is: −log10 of the smaller tail probability of its two tests (this
+   * slot's count, the sum over the slow window), under the learned model. Continuous and
+   * unbounded, so it keeps ranking far into the tail; 0 until the detector has its minimum history.
    */
-  scoreOpen(): number {
+  surpriseOpen(): number {
     if (!this.ready) return 0;
+    const phi = this.phiNow();
     const x = this.countAt(this.current);
-    return x <= 0 ? 0 : 1 - upperTail(x, this.mu, this.phiNow());
+    const xs = this.windowSum(this.current, this.s.slow);
+    return Math.max(log10Surprise(x, this.mu, phi), this.s.slow > 1 ? log10Surprise(xs, this.mu * this.s.slow, phi) : 0);
   }
 
-  /** The model's dispersion: wider while fewer days of seasonal history back the baseline. */
+  /** The model's dispersion: the learned one, wider while fewer days of seasonal history back the baseline. */
   private phiNow(): number {
-    return this.p.phi + this.p.phiPerMissingDay * Math.max(0, this.p.seasonDays - this.lastDays);
+    return this.phiLearned + this.p.phiPerMissingDay * Math.max(0, this.p.seasonDays - this.lastDays);
+  }
+
+  /** The dispersion learned from this series' residuals (prior included, no widening). */
+  get dispersion(): number {
+    return this.phiLearned;
   }
 
   /** Days of seasonal history behind the current baseline (0 on a cold start). */
@@ -247,27 +303,29 @@ export class ReportDetector {
     if (this.seasonalMedian >= 0) {
       // Rescale the profile by today's level, shrunk towards 1 by a prior of 30 expected reports.
       const level = (this.levelActual + 30) / (this.levelExpected + 30);
-      mu = this.seasonalMedian * Math.min(2, Math.max(0.5, level));
+      mu = this.seasonalMedian * Math.min(p.levelClamp, Math.max(1 / p.levelClamp, level));
     } else {
       const n = Math.min(history, this.s.level);
       mu = n > 0 ? this.levelActual / n : 0;
     }
     this.mu = Math.max(mu, p.minBaselinePerMin);
-    const phi = this.phiNow();
     this.ready = history >= this.s.minHistory;
-    // Thresholds depend on mu only through its 0.5 % grid: reuse them while it stays put.
-    const key = Math.round(Math.log(this.mu) * 200) * 100 + this.lastDays;
+    // Thresholds depend on mu through its 0.5 % grid and on phi through a 2 % grid: reuse them
+    // while both stay put (phi moves slowly, mu once per bucket and with the level).
+    const phiKey = Math.round(Math.log(this.phiNow()) * 50);
+    const phi = Math.exp(phiKey / 50);
+    const key = (Math.round(Math.log(this.mu) * 200) * 1000 + phiKey) * 100 + this.lastDays;
     if (key !== this.thresholdKey) {
       this.thresholdKey = key;
-      this.t1 = Math.max(p.minCount, threshold(this.mu, phi, p.alpha));
-      this.tSlow = Math.max(p.minCount, threshold(this.mu * this.s.slow, phi, p.alpha));
+      this.t1 = Math.max(p.minCount, threshold(this.mu, phi, this.alpha));
+      this.tSlow = Math.max(p.minCount, threshold(this.mu * this.s.slow, phi, this.alpha));
       this.tElevated1 = threshold(this.mu, phi, p.alphaElevated);
       this.tElevatedSlow = threshold(this.mu * this.s.slow, phi, p.alphaElevated);
     }
     this.expectedRing[i] = this.mu;
   }
 
-  /** Closes a minute: updates the CUSUM, the robust history and the level. */
+  /** Closes a minute: updates the CUSUM, the robust history, the level and the dispersion. */
   private close(minute: number): MinuteClosed {
     const i = minute % this.ring;
     const count = this.countAt(minute);
@@ -283,7 +341,11 @@ export class ReportDetector {
     // The minute being closed is the one last opened, so its elevated thresholds are at hand.
     const elevated = count >= this.tElevated1 || xs >= this.tElevatedSlow;
 
-    const robust = this.suppressLearning ? Math.min(count, mu) : Math.min(count, mu + 3 * sd);
+    // An incident's minutes teach nothing, unless the shift has held so long it is the new normal.
+    this.suppressedRun = this.suppressLearning ? this.suppressedRun + 1 : 0;
+    const learn = !this.suppressLearning || this.suppressedRun > this.s.adopt;
+    const robust = learn ? Math.min(count, mu + 3 * sd) : Math.min(count, mu);
+    if (!this.suppressLearning && this.ready) this.learnDispersion(minute, count, mu, sd);
     this.robustRing[i] = robust;
     const bi = Math.floor(minute / this.s.agg);
     const bj = bi % this.buckets.length;
@@ -305,5 +367,53 @@ export class ReportDetector {
       }
     }
     return { minute, count, baseline: mu, elevated, windowCount: xs };
+  }
+
+  /**
+   * Adds a closed slot's residual to the dispersion estimate. Method of moments for the NB:
+   * E[(x - mu)^2] = mu + phi mu^2, so sum((x - mu)^2 - mu) / sum(mu^2) estimates phi; high-volume
+   * slots weigh most, as they carry most of the information on the quadratic term. The count is
+   * first winsorised to mu ± winsorSd sd, so one burst moves the estimate by a bounded amount.
+   */
+  private learnDispersion(minute: number, count: number, mu: number, sd: number): void {
+    const p = this.p;
+    if (!p.learnDispersion) return;
+    const block = Math.floor(minute / this.s.dispBlock);
+    const nd = this.dispTags.length;
+    if (block !== this.dispBlock) {
+      // A new block: re-sum the completed blocks still inside the window (once per block).
+      this.dispBlock = block;
+      let a = 0;
+      let b = 0;
+      let n = 0;
+      for (let k = block - this.s.dispBlocks; k < block; k++) {
+        const j = ((k % nd) + nd) % nd;
+        if (this.dispTags[j] !== k) continue;
+        a += this.dispA[j]!;
+        b += this.dispB[j]!;
+        n += this.dispN[j]!;
+      }
+      this.sumA = a;
+      this.sumB = b;
+      this.sumN = n;
+      const j = block % nd;
+      this.dispTags[j] = block;
+      this.dispA[j] = 0;
+      this.dispB[j] = 0;
+      this.dispN[j] = 0;
+    }
+    const w = p.winsorSd * sd;
+    const x = Math.min(mu + w, Math.max(mu - w, count));
+    const j = block % nd;
+    this.dispA[j]! += (x - mu) * (x - mu) - mu;
+    this.dispB[j]! += mu * mu;
+    this.dispN[j]! += 1;
+    const A = this.sumA + this.dispA[j]!;
+    const B = this.sumB + this.dispB[j]!;
+    const N = this.sumN + this.dispN[j]!;
+    // The prior weighs like priorSlots slots at the series' mean mu^2 (at least one report per slot).
+    const w0 = this.s.priorSlots * Math.max(1, B / N);
+    const phi = (A + p.phiPrior * w0) / (B + w0);
+    this.phiLearned = Math.min(p.phiMax, Math.max(p.phiMin, phi));
   }
 }

@@ -3,14 +3,66 @@
  * (later) the backtesting command all read these; nothing else hard-codes a threshold.
  */
 export interface DetectorParams {
-  /** False-alarm probability of one test (one service, one minute, one window) under the count model. */
-  alpha: number;
+  /**
+   * False alarms per year that one service may raise when nothing is wrong, under the count model
+   * (all its test windows and slices together). The per-test tail probability follows from it by
+   * a Šidák correction over slots per day × test windows × `testedSeriesPerService`, so a 5-minute
+   * series (288 slots a day) tests at a looser per-test level than a 1-minute one (1440), and 25
+   * sliced series at a stricter one than a single series. One a year: a pager that fires more often
+   * than that without cause is ignored, and a model never fits real counts exactly, so the real
+   * rate is higher than the nominal one.
+   */
+  falseAlarmsPerYear: number;
+  /**
+   * Series tested per service and slot (the service total and its region and problem slices): the
+   * size of the family the false-alarm budget is split over. `outage detect` tests one series.
+   */
+  testedSeriesPerService: number;
   /** A minute counts as still elevated (keeps an incident open) below this tail probability. */
   alphaElevated: number;
-  /** Extra-Poisson variance of report counts: var = mu + phi * mu^2 (a 10 % rate wobble ≈ 0.01). */
-  phi: number;
+  /**
+   * Dispersion a series is assumed to have before its own residuals say otherwise
+   * (var = mu + phi * mu^2). 0.25 is a latent rate that wobbles by about ±50 % from slot to slot,
+   * what social mention counts show; a fixed 0.04 (±20 %) paged every few hours on real series.
+   */
+  phiPrior: number;
+  /**
+   * How much the prior weighs, in slots of the series' own data at its own level (at least one
+   * report per slot: below that a slot says little about phi and the prior keeps most weight).
+   * Six hours: the learned value takes over within the first day.
+   */
+  phiPriorMinutes: number;
+  /**
+   * Minutes of residuals behind the learned dispersion (a rolling window in hourly blocks, inside
+   * the seasonal ring so a state rebuilt from the ring's horizon learns the same value). Three days
+   * average over a weekday/weekend change and forget an old regime within the week.
+   */
+  dispersionWindowMinutes: number;
+  /**
+   * Residuals are winsorised at this many model standard deviations before they enter the
+   * dispersion estimate, so a burst or an outage's first minutes before the alarm do not inflate
+   * phi (at 4 sd an NB residual is clipped in well under 1 % of ordinary slots).
+   */
+  winsorSd: number;
+  /** Bounds of the learned dispersion (numerical safety: Poisson-like to wildly bursty). */
+  phiMin: number;
+  phiMax: number;
   /** Added to phi per missing day of seasonal history (fewer days, less certain baseline). */
   phiPerMissingDay: number;
+  /**
+   * `false` keeps phi at `phiPrior` (the fixed-dispersion detector before learning; kept only so
+   * the detector bench can compare against it).
+   */
+  learnDispersion: boolean;
+  /**
+   * An incident's minutes are kept out of the learned history; after this many minutes of a shift
+   * that does not end, the level learns it again (clipped per minute, so it moves in steps). Outages
+   * rarely hold beyond a few hours (Teams 2020-02-03: 4 h 17 min); a level that holds for six is the
+   * new normal, and the incident then resolves instead of staying open for good.
+   */
+  adoptShiftMinutes: number;
+  /** The recent level may rescale the seasonal profile by at most this factor either way. */
+  levelClamp: number;
   /** Fewest distinct reports in a test window that can raise an alarm, whatever the baseline. */
   minCount: number;
   /** Floor for the expected reports per minute, so a silent service does not alarm on one report. */
@@ -56,12 +108,24 @@ export interface CorrelatorParams {
   maxSlicesPerService: number;
 }
 
+/** Region and problem slices per service (also the size of the detector's test family). */
+const MAX_SLICES_PER_SERVICE = 24;
+
 export const defaultParams: CorrelatorParams = {
   detector: {
-    alpha: 1e-6,
+    falseAlarmsPerYear: 1,
+    testedSeriesPerService: 1 + MAX_SLICES_PER_SERVICE,
     alphaElevated: 1e-2,
-    phi: 0.04,
+    phiPrior: 0.25,
+    phiPriorMinutes: 360,
+    dispersionWindowMinutes: 3 * 1440,
+    winsorSd: 4,
+    phiMin: 1e-3,
+    phiMax: 10,
     phiPerMissingDay: 0.04,
+    learnDispersion: true,
+    adoptShiftMinutes: 360,
+    levelClamp: 2,
     minCount: 10,
     minBaselinePerMin: 0.05,
     minHistoryMinutes: 30,
@@ -80,5 +144,5 @@ export const defaultParams: CorrelatorParams = {
     evidenceLeadMinutes: 30,
   },
   maxServices: 10_000,
-  maxSlicesPerService: 24,
+  maxSlicesPerService: MAX_SLICES_PER_SERVICE,
 };
