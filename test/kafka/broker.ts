@@ -27,9 +27,14 @@ const JARS = join(CACHE, `jars-${KAFKA_VERSION}`);
 
 export interface Broker {
   brokers: string[];
-  pid: number;
+  /** The JVM's pid (a new one after `restart`). */
+  readonly pid: number;
   dir: string;
   stop(): Promise<void>;
+  /** `kill -9` of the JVM, as a crash: the log directory stays for `restart`. */
+  kill(): Promise<void>;
+  /** Starts the broker again on the same ports and log directory; resolves once it serves again. */
+  restart(): Promise<void>;
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
@@ -142,39 +147,64 @@ export async function startBroker(opts: { timeoutMs?: number; log?: (s: string) 
   // A cluster id is a random UUID in URL-safe base64 without padding, as StorageTool makes it.
   const clusterId = randomBytes(16).toString('base64url');
   execFileSync('java', [...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const out = openSync(join(dir, 'logs', 'broker.log'), 'a');
-  const child = spawn('java', [...java, 'kafka.Kafka', props], { detached: true, stdio: ['ignore', out, out] });
-  closeSync(out);
-  child.unref();
-  const pid = child.pid!;
   const brokers = [`127.0.0.1:${port}`];
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  let pid = 0;
+  const tail = () => readFileSync(join(dir, 'logs', 'broker.log'), 'utf8').split('\n').slice(-20).join('\n');
+  /** Starts the JVM on the formatted directory and waits until it serves (also after a crash). */
+  const launch = async () => {
+    const out = openSync(join(dir, 'logs', 'broker.log'), 'a');
+    const child = spawn('java', [...java, 'kafka.Kafka', props], { detached: true, stdio: ['ignore', out, out] });
+    closeSync(out);
+    child.unref();
+    pid = child.pid!;
+    const deadline = Date.now() + timeoutMs;
+    while (!(await canConnect(port))) {
+      if (!alive(pid)) throw new Error(`the Kafka broker exited during start-up; its log ends:\n${tail()}`);
+      if (Date.now() > deadline) {
+        await stopPid(pid);
+        throw new Error(`the Kafka broker did not accept connections on ${brokers[0]} within ${timeoutMs} ms`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Warm-up: metadata, the group coordinator and an idempotent producer id, so the first test
+    // does not meet "coordinator is loading" retries.
+    const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100 } });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.describeCluster();
+    await admin.describeGroups(['warmup']);
+    await admin.disconnect();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.disconnect();
+  };
   const stop = async () => {
     await stopPid(pid);
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
-  const tail = () => readFileSync(join(dir, 'logs', 'broker.log'), 'utf8').split('\n').slice(-20).join('\n');
-  while (!(await canConnect(port))) {
-    if (!alive(pid)) throw new Error(`the Kafka broker exited during start-up; its log ends:\n${tail()}`);
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the Kafka broker did not accept connections on ${brokers[0]} within ${opts.timeoutMs ?? 60_000} ms`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await launch();
+  } catch (err) {
+    await stop();
+    throw err;
   }
-  // Warm-up: metadata, the group coordinator and an idempotent producer id, so the first test
-  // does not meet "coordinator is loading" retries.
-  const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100 } });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.describeCluster();
-  await admin.describeGroups(['warmup']);
-  await admin.disconnect();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  await producer.disconnect();
+  const kill = async () => {
+    if (!alive(pid)) return;
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+  };
   log(`Kafka ${KAFKA_VERSION} broker on ${brokers[0]} (pid ${pid})`);
-  return { brokers, pid, dir, stop };
+  return {
+    brokers,
+    get pid() {
+      return pid;
+    },
+    dir,
+    stop,
+    kill,
+    restart: launch,
+  };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
