@@ -5,6 +5,7 @@
  *   npm run bench                 # 12 services, 7 days, ~1 M reports (generated once, cached)
  *   npm run bench -- --quick      # 6 services, 2 days: a smoke run
  *   npm run bench -- --only api   # query API latency over 10 M stored reports
+ *   npm run bench -- --only detector   # false alarms and detection delay on generated count series
  *
  * Each measurement runs in its own process so peak RSS belongs to it alone.
  */
@@ -21,10 +22,11 @@ const opts = new Command()
   .option('--services <n>', 'services', (v) => Number(v), 12)
   .option('--days <n>', 'days', (v) => Number(v), 7)
   .option('--rate <n>', 'peak reports per minute of the busiest service', (v) => Number(v), 62)
-  .option('--only <part>', 'embedded | kafka | api (default: all)')
+  .option('--only <part>', 'embedded | kafka | api | detector (default: all)')
+  .option('--detector-series <n>', 'background and outage series of the detector part (each)', (v) => Number(v), 150)
   .parse()
-  .opts<{ quick?: boolean; services: number; days: number; rate: number; only?: 'embedded' | 'kafka' | 'api' }>();
-if (opts.quick) Object.assign(opts, { services: 6, days: 2, rate: 40 });
+  .opts<{ quick?: boolean; services: number; days: number; rate: number; only?: 'embedded' | 'kafka' | 'api' | 'detector'; detectorSeries: number }>();
+if (opts.quick) Object.assign(opts, { services: 6, days: 2, rate: 40, detectorSeries: 30 });
 
 interface Measurement {
   events: number;
@@ -44,7 +46,7 @@ function measure(mode: string, dir: string, extra: string[] = []): Measurement {
 }
 
 const dir = join(ROOT, '.cache/bench', `s${opts.services}-d${opts.days}-r${opts.rate}`);
-if (opts.only !== 'api' && !existsSync(join(dir, 'catalog.yaml'))) {
+if (opts.only !== 'api' && opts.only !== 'detector' && !existsSync(join(dir, 'catalog.yaml'))) {
   process.stderr.write(`generating the benchmark scenario in ${dir} …\n`);
   mkdirSync(dir, { recursive: true });
   execFileSync(process.execPath, ['bin/outage.js', 'generate', dir, '--services', String(opts.services), '--days', String(opts.days), '--rate', String(opts.rate), '--seed', '8'], {
@@ -110,5 +112,9 @@ if (opts.only === undefined || opts.only === 'api') {
     ...r.rows.map((a) => `| ${a.endpoint} | ${a.requests} | ${a.p50Ms.toFixed(1)} ms | ${a.p99Ms.toFixed(1)} ms |`),
     '',
   );
+}
+if (opts.only === undefined || opts.only === 'detector') {
+  const { detectorBench } = await import('./detector.ts');
+  out.push(...detectorBench({ series: opts.detectorSeries, seed: 1, log }));
 }
 process.stdout.write(`${out.join('\n')}\n`);

@@ -119,20 +119,12 @@ export class ReportDetector {
   private tElevatedSlow = Infinity;
 
   /**
-   * Dispersion estimate: per block (about an hour) the sums of winsorised excess variance
-   * (x - mu)^2 - mu, of mu^2 and of slots; totals over the completed blocks of the window are
-   * re-summed once per block, so the estimate depends on the window's minutes only.
+   * The learned dispersions of the two tests: of one slot's count, and of the sum over the slow
+   * window (a latent rate that wobbles from minute to minute averages out over the window, one that
+   * drifts over several minutes does not: the window's own residuals tell which).
    */
-  private readonly dispA: Float64Array;
-  private readonly dispB: Float64Array;
-  private readonly dispN: Float64Array;
-  private readonly dispTags: Int32Array;
-  private dispBlock = -1;
-  private sumA = 0;
-  private sumB = 0;
-  private sumN = 0;
-  /** The learned dispersion (before widening for missing history). */
-  private phiLearned: number;
+  private readonly disp1: DispersionEstimate;
+  private readonly dispSlow: DispersionEstimate;
   /** Consecutive closed slots with learning suppressed (a shift that does not end is adopted). */
   private suppressedRun = 0;
   /** −log10 of the per-test false-alarm probability. */
@@ -156,12 +148,8 @@ export class ReportDetector {
     this.s = slotsOf(p, slotMinutes);
     this.alpha = perTestAlpha(p.falseAlarmsPerYear, this.s.day, 2 * Math.max(1, testedSeries));
     this.alarmSurprise = -Math.log10(this.alpha);
-    this.phiLearned = p.phiPrior;
-    const nd = this.s.dispBlocks + 1;
-    this.dispA = new Float64Array(nd);
-    this.dispB = new Float64Array(nd);
-    this.dispN = new Float64Array(nd);
-    this.dispTags = new Int32Array(nd).fill(-1);
+    this.disp1 = new DispersionEstimate(p, this.s);
+    this.dispSlow = new DispersionEstimate(p, this.s);
     this.ring = (p.seasonDays + 1) * this.s.day;
     this.counts = new Int32Array(this.ring);
     // Slot indexes fit 32 bits for thousands of years; 4-byte floats keep a detector near 190 KB.
@@ -243,20 +231,20 @@ export class ReportDetector {
    */
   surpriseOpen(): number {
     if (!this.ready) return 0;
-    const phi = this.phiNow();
     const x = this.countAt(this.current);
     const xs = this.windowSum(this.current, this.s.slow);
-    return Math.max(log10Surprise(x, this.mu, phi), this.s.slow > 1 ? log10Surprise(xs, this.mu * this.s.slow, phi) : 0);
+    const s1 = log10Surprise(x, this.mu, this.phiNow(this.disp1));
+    return this.s.slow > 1 ? Math.max(s1, log10Surprise(xs, this.mu * this.s.slow, this.phiNow(this.dispSlow))) : s1;
   }
 
-  /** The model's dispersion: the learned one, wider while fewer days of seasonal history back the baseline. */
-  private phiNow(): number {
-    return this.phiLearned + this.p.phiPerMissingDay * Math.max(0, this.p.seasonDays - this.lastDays);
+  /** The model's dispersion of a test: the learned one, wider while fewer days of seasonal history back the baseline. */
+  private phiNow(d: DispersionEstimate = this.disp1): number {
+    return d.phi + this.p.phiPerMissingDay * Math.max(0, this.p.seasonDays - this.lastDays);
   }
 
-  /** The dispersion learned from this series' residuals (prior included, no widening). */
-  get dispersion(): number {
-    return this.phiLearned;
+  /** The dispersions learned from this series' residuals (prior included, no widening): one slot, the slow window. */
+  get dispersion(): { slot: number; window: number } {
+    return { slot: this.disp1.phi, window: this.dispSlow.phi };
   }
 
   /** Days of seasonal history behind the current baseline (0 on a cold start). */
@@ -312,15 +300,17 @@ export class ReportDetector {
     this.ready = history >= this.s.minHistory;
     // Thresholds depend on mu through its 0.5 % grid and on phi through a 2 % grid: reuse them
     // while both stay put (phi moves slowly, mu once per bucket and with the level).
-    const phiKey = Math.round(Math.log(this.phiNow()) * 50);
-    const phi = Math.exp(phiKey / 50);
-    const key = (Math.round(Math.log(this.mu) * 200) * 1000 + phiKey) * 100 + this.lastDays;
+    const phiKey1 = Math.round(Math.log(this.phiNow(this.disp1)) * 50);
+    const phiKeyS = Math.round(Math.log(this.phiNow(this.dispSlow)) * 50);
+    const key = ((Math.round(Math.log(this.mu) * 200) * 1000 + phiKey1) * 1000 + phiKeyS) * 100 + this.lastDays;
     if (key !== this.thresholdKey) {
       this.thresholdKey = key;
-      this.t1 = Math.max(p.minCount, threshold(this.mu, phi, this.alpha));
-      this.tSlow = Math.max(p.minCount, threshold(this.mu * this.s.slow, phi, this.alpha));
-      this.tElevated1 = threshold(this.mu, phi, p.alphaElevated);
-      this.tElevatedSlow = threshold(this.mu * this.s.slow, phi, p.alphaElevated);
+      const phi1 = Math.exp(phiKey1 / 50);
+      const phiS = Math.exp(phiKeyS / 50);
+      this.t1 = Math.max(p.minCount, threshold(this.mu, phi1, this.alpha));
+      this.tSlow = Math.max(p.minCount, threshold(this.mu * this.s.slow, phiS, this.alpha));
+      this.tElevated1 = threshold(this.mu, phi1, p.alphaElevated);
+      this.tElevatedSlow = threshold(this.mu * this.s.slow, phiS, p.alphaElevated);
     }
     this.expectedRing[i] = this.mu;
   }
@@ -345,7 +335,17 @@ export class ReportDetector {
     this.suppressedRun = this.suppressLearning ? this.suppressedRun + 1 : 0;
     const learn = !this.suppressLearning || this.suppressedRun > this.s.adopt;
     const robust = learn ? Math.min(count, mu + 3 * sd) : Math.min(count, mu);
-    if (!this.suppressLearning && this.ready) this.learnDispersion(minute, count, mu, sd);
+    if (!this.suppressLearning && this.ready && this.p.learnDispersion) {
+      this.disp1.add(minute, count, mu, sd);
+      if (this.s.slow > 1) {
+        let muS = 0;
+        for (let m = minute - this.s.slow + 1; m <= minute; m++) {
+          const j = m % this.ring;
+          muS += this.tags[j] === m ? this.expectedRing[j]! : mu;
+        }
+        this.dispSlow.add(minute, xs, muS, sdOf(muS, this.phiNow(this.dispSlow)));
+      }
+    }
     this.robustRing[i] = robust;
     const bi = Math.floor(minute / this.s.agg);
     const bj = bi % this.buckets.length;
@@ -368,52 +368,74 @@ export class ReportDetector {
     }
     return { minute, count, baseline: mu, elevated, windowCount: xs };
   }
+}
 
-  /**
-   * Adds a closed slot's residual to the dispersion estimate. Method of moments for the NB:
-   * E[(x - mu)^2] = mu + phi mu^2, so sum((x - mu)^2 - mu) / sum(mu^2) estimates phi; high-volume
-   * slots weigh most, as they carry most of the information on the quadratic term. The count is
-   * first winsorised to mu ± winsorSd sd, so one burst moves the estimate by a bounded amount.
-   */
-  private learnDispersion(minute: number, count: number, mu: number, sd: number): void {
+/**
+ * A series' dispersion, learned by the method of moments for the NB: E[(x - mu)^2] = mu + phi mu^2,
+ * so sum((x - mu)^2 - mu) / sum(mu^2) estimates phi; high-volume slots weigh most, as they carry
+ * most of the information on the quadratic term. Each count is first winsorised to
+ * mu ± winsorSd sd, so one burst moves the estimate by a bounded amount. The sums are kept per
+ * block (about an hour) and re-summed over the window's completed blocks once per block, so the
+ * estimate depends on the window's slots only (a rebuilt state learns the same value) and costs
+ * O(1) per slot. The prior weighs like `phiPriorMinutes` of slots at the series' mean mu^2 (at
+ * least one report per slot), so a short or quiet history stays near it.
+ */
+class DispersionEstimate {
+  private readonly a: Float64Array;
+  private readonly b: Float64Array;
+  private readonly n: Float64Array;
+  private readonly tags: Int32Array;
+  private block = -1;
+  private sumA = 0;
+  private sumB = 0;
+  private sumN = 0;
+  phi: number;
+
+  constructor(
+    private readonly p: DetectorParams,
+    private readonly s: Slots,
+  ) {
+    const nd = s.dispBlocks + 1;
+    this.a = new Float64Array(nd);
+    this.b = new Float64Array(nd);
+    this.n = new Float64Array(nd);
+    this.tags = new Int32Array(nd).fill(-1);
+    this.phi = p.phiPrior;
+  }
+
+  add(slot: number, count: number, mu: number, sd: number): void {
     const p = this.p;
-    if (!p.learnDispersion) return;
-    const block = Math.floor(minute / this.s.dispBlock);
-    const nd = this.dispTags.length;
-    if (block !== this.dispBlock) {
-      // A new block: re-sum the completed blocks still inside the window (once per block).
-      this.dispBlock = block;
+    const block = Math.floor(slot / this.s.dispBlock);
+    const nd = this.tags.length;
+    const j = block % nd;
+    if (block !== this.block) {
+      this.block = block;
       let a = 0;
       let b = 0;
       let n = 0;
       for (let k = block - this.s.dispBlocks; k < block; k++) {
-        const j = ((k % nd) + nd) % nd;
-        if (this.dispTags[j] !== k) continue;
-        a += this.dispA[j]!;
-        b += this.dispB[j]!;
-        n += this.dispN[j]!;
+        const i = k % nd;
+        if (this.tags[i] !== k) continue;
+        a += this.a[i]!;
+        b += this.b[i]!;
+        n += this.n[i]!;
       }
       this.sumA = a;
       this.sumB = b;
       this.sumN = n;
-      const j = block % nd;
-      this.dispTags[j] = block;
-      this.dispA[j] = 0;
-      this.dispB[j] = 0;
-      this.dispN[j] = 0;
+      this.tags[j] = block;
+      this.a[j] = 0;
+      this.b[j] = 0;
+      this.n[j] = 0;
     }
     const w = p.winsorSd * sd;
     const x = Math.min(mu + w, Math.max(mu - w, count));
-    const j = block % nd;
-    this.dispA[j]! += (x - mu) * (x - mu) - mu;
-    this.dispB[j]! += mu * mu;
-    this.dispN[j]! += 1;
-    const A = this.sumA + this.dispA[j]!;
-    const B = this.sumB + this.dispB[j]!;
-    const N = this.sumN + this.dispN[j]!;
-    // The prior weighs like priorSlots slots at the series' mean mu^2 (at least one report per slot).
-    const w0 = this.s.priorSlots * Math.max(1, B / N);
-    const phi = (A + p.phiPrior * w0) / (B + w0);
-    this.phiLearned = Math.min(p.phiMax, Math.max(p.phiMin, phi));
+    this.a[j]! += (x - mu) * (x - mu) - mu;
+    this.b[j]! += mu * mu;
+    this.n[j]! += 1;
+    const A = this.sumA + this.a[j]!;
+    const B = this.sumB + this.b[j]!;
+    const w0 = this.s.priorSlots * Math.max(1, B / (this.sumN + this.n[j]!));
+    this.phi = Math.min(p.phiMax, Math.max(p.phiMin, (A + p.phiPrior * w0) / (B + w0)));
   }
 }
