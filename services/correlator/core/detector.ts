@@ -242,9 +242,12 @@ export class ReportDetector {
     return d.phi + this.p.phiPerMissingDay * Math.max(0, this.p.seasonDays - this.lastDays);
   }
 
-  /** The dispersions learned from this series' residuals (prior included, no widening): one slot, the slow window. */
-  get dispersion(): { slot: number; window: number } {
-    return { slot: this.disp1.phi, window: this.dispSlow.phi };
+  /**
+   * The dispersions learned from this series' residuals (prior included): one slot and the slow
+   * window; `slotInUse` is the slot's with the widening for missing days of history.
+   */
+  get dispersion(): { slot: number; window: number; slotInUse: number } {
+    return { slot: this.disp1.phi, window: this.dispSlow.phi, slotInUse: this.phiNow(this.disp1) };
   }
 
   /** Days of seasonal history behind the current baseline (0 on a cold start). */
