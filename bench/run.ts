@@ -6,6 +6,7 @@
  *   npm run bench -- --quick      # 6 services, 2 days: a smoke run
  *   npm run bench -- --only api   # query API latency over 10 M stored reports
  *   npm run bench -- --only detector   # false alarms and detection delay on generated count series
+ *   npm run bench -- --only faults  # recovery times and throughput through a broker restart
  *
  * Each measurement runs in its own process so peak RSS belongs to it alone.
  */
@@ -22,10 +23,10 @@ const opts = new Command()
   .option('--services <n>', 'services', (v) => Number(v), 12)
   .option('--days <n>', 'days', (v) => Number(v), 7)
   .option('--rate <n>', 'peak reports per minute of the busiest service', (v) => Number(v), 62)
-  .option('--only <part>', 'embedded | kafka | api | detector (default: all)')
+  .option('--only <part>', 'embedded | kafka | faults | api | detector (default: all)')
   .option('--detector-series <n>', 'background and outage series of the detector part (each)', (v) => Number(v), 150)
   .parse()
-  .opts<{ quick?: boolean; services: number; days: number; rate: number; only?: 'embedded' | 'kafka' | 'api' | 'detector'; detectorSeries: number }>();
+  .opts<{ quick?: boolean; services: number; days: number; rate: number; only?: 'embedded' | 'kafka' | 'faults' | 'api' | 'detector'; detectorSeries: number }>();
 if (opts.quick) Object.assign(opts, { services: 6, days: 2, rate: 40, detectorSeries: 30 });
 
 interface Measurement {
@@ -46,7 +47,7 @@ function measure(mode: string, dir: string, extra: string[] = []): Measurement {
 }
 
 const dir = join(ROOT, '.cache/bench', `s${opts.services}-d${opts.days}-r${opts.rate}`);
-if (opts.only !== 'api' && opts.only !== 'detector' && !existsSync(join(dir, 'catalog.yaml'))) {
+if (opts.only !== 'api' && opts.only !== 'detector' && opts.only !== 'faults' && !existsSync(join(dir, 'catalog.yaml'))) {
   process.stderr.write(`generating the benchmark scenario in ${dir} …\n`);
   mkdirSync(dir, { recursive: true });
   execFileSync(process.execPath, ['bin/outage.js', 'generate', dir, '--services', String(opts.services), '--days', String(opts.days), '--rate', String(opts.rate), '--seed', '8'], {
@@ -97,6 +98,22 @@ if (opts.only === undefined || opts.only === 'kafka') {
     '| stage | events | time | events/s | ratio to raw kafkajs | peak RSS |',
     '|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.stage} | ${fmt(r.events)} | ${r.seconds.toFixed(1)} s | ${fmt(rate(r))} | ${(rate(r) / rate(base)).toFixed(2)} | ${r.maxRssMb ? `${fmt(r.maxRssMb)} MB` : '—'} |`),
+    '',
+  );
+}
+if (opts.only === undefined || opts.only === 'kafka' || opts.only === 'faults') {
+  const { faultBench } = await import('./faults.ts');
+  const r = await faultBench(log);
+  const undisturbed = r.rows[0]!;
+  out.push(
+    `Faults on Kafka (a broker of its own, correlator and sink processes; ${r.scenario}, published with \`outage publish\` while both run; time from the first message sent to both groups caught up):`,
+    '',
+    '| run | events | time | events/s | ratio to undisturbed | recovery (kill → caught up) |',
+    '|---|---|---|---|---|---|',
+    ...r.rows.map(
+      (f) =>
+        `| ${f.fault} | ${fmt(f.events)} | ${f.seconds.toFixed(1)} s | ${fmt(rate(f))} | ${(rate(f) / rate(undisturbed)).toFixed(2)} | ${f.recoverySeconds !== undefined ? `${f.recoverySeconds.toFixed(1)} s` : '—'} |`,
+    ),
     '',
   );
 }
