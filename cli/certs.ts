@@ -1,8 +1,7 @@
 /** `outage certs scan`: an inventory table sorted by expiry, with the services each certificate serves. */
 import type { CertObservation } from '../schemas/contracts.ts';
+import { commonName, daysLeft } from '../lib/certs/facts.ts';
 import type { ServiceLink } from '../lib/certs/services.ts';
-
-const DAY = 86_400_000;
 
 export interface InventoryRow {
   observation: CertObservation;
@@ -12,12 +11,12 @@ export interface InventoryRow {
 
 export function inventoryRows(observations: CertObservation[], links: Map<string, ServiceLink[]>, nowMs: number): InventoryRow[] {
   return observations
-    .map((o) => ({ observation: o, daysLeft: Math.floor((Date.parse(o.notAfter) - nowMs) / DAY), services: links.get(o.sha256) ?? [] }))
+    .map((o) => ({ observation: o, daysLeft: Math.floor(daysLeft(Date.parse(o.notAfter), nowMs)), services: links.get(o.sha256) ?? [] }))
     .sort((a, b) => Date.parse(a.observation.notAfter) - Date.parse(b.observation.notAfter) || a.observation.sha256.localeCompare(b.observation.sha256));
 }
 
 export function formatInventory(rows: InventoryRow[], nowMs: number): string {
-  const cn = (dn: string) => /CN=([^,]+)/.exec(dn)?.[1] ?? dn;
+  const cn = (dn: string) => commonName(dn) ?? dn;
   const table = rows.map((r) => {
     const o = r.observation;
     const state = Date.parse(o.notBefore) > nowMs ? 'not yet valid' : r.daysLeft < 0 ? `EXPIRED ${-r.daysLeft}d ago` : `${r.daysLeft}d left`;

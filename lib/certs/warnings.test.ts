@@ -73,4 +73,17 @@ describe('certificate expiry warnings', () => {
     assert.deepEqual(g.renewal, { sha256: 'h'.repeat(64), notAfter: iso(NOW + 364 * DAY), deployed: false });
     assert.match(g.reason, /a renewal hhhhhhhhhhhh… exists but is not deployed/);
   });
+
+  it('does not call a newer certificate for other names a renewal, nor one observed after the warning time', () => {
+    const w = expiryWarnings(
+      [
+        cert('i', -360, 2, { dnsNames: ['web.example.com'], subject: 'CN=Web, O=Example', source: 'probe', endpoint: 'web.example.com:443' }),
+        cert('j', -1, 364, { dnsNames: ['m.example.com'], subject: 'CN=Web, O=Example', endpoint: 'certs/other.pem' }),
+        cert('k', -1, 364, { dnsNames: ['web.example.com'], ts: iso(NOW + DAY), endpoint: 'certs/later.pem' }),
+      ],
+      catalog,
+      NOW,
+    );
+    assert.equal(w.find((x) => x.sha256[0] === 'i')!.renewal, undefined);
+  });
 });

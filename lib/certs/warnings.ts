@@ -10,6 +10,7 @@
  */
 import type { CertObservation } from '../../schemas/contracts.ts';
 import { blastRadius, type Catalog } from '../catalog.ts';
+import { commonName, daysLeft as daysUntil, isRenewalOf } from './facts.ts';
 import { serviceLinks } from './services.ts';
 
 export interface WarningPolicy {
@@ -39,8 +40,6 @@ export interface ExpiryWarning {
   renewal?: Renewal;
 }
 
-const DAY = 86_400_000;
-
 function levelOf(daysLeft: number): WarningLevel {
   if (daysLeft <= 0) return 'expired';
   if (daysLeft <= 1) return 'critical';
@@ -56,7 +55,7 @@ function levelOf(daysLeft: number): WarningLevel {
  * @example certName({ name: undefined, subject: 'CN=shop.example.com, O=Shop', sha256: '758a…' }) // 'shop.example.com'
  */
 export function certName(o: Pick<CertObservation, 'name' | 'subject' | 'sha256'>): string {
-  return o.name ?? /CN=([^,]+)/.exec(o.subject)?.[1] ?? o.sha256.slice(0, 12);
+  return o.name ?? commonName(o.subject) ?? o.sha256.slice(0, 12);
 }
 
 /** Every service hit when `services` fail (linear in the catalog; see `lib/catalog.ts`). */
@@ -71,21 +70,38 @@ export interface Renewal {
 }
 
 /**
- * The newest certificate in the inventory for the same names (SAN or subject) and of the same
- * kind (CA or not) that expires later than `cert`, if any.
+ * The newest renewal of `cert` in the inventory by the one renewal rule of `facts.ts` (the rule
+ * the incident hints use too): of the same kind, for every name of `cert`, newer, and observed by
+ * `asOfMs`.
  *
- * @example renewalOf(oldLeaf, observations) // { sha256: 'fe2f…', notAfter: '2021-…Z', deployed: true }
+ * @example renewalOf(oldLeaf, observations, nowMs) // { sha256: 'fe2f…', notAfter: '2021-…Z', deployed: true }
  */
-export function renewalOf(cert: CertObservation, all: readonly CertObservation[]): Renewal | undefined {
-  const names = (o: CertObservation) => new Set([...o.dnsNames, o.subject]);
-  const own = names(cert);
-  const notAfter = Date.parse(cert.notAfter);
-  const newer = all
-    .filter((x) => x.sha256 !== cert.sha256 && x.isCA === cert.isCA && Date.parse(x.notAfter) > notAfter && [...names(x)].some((n) => own.has(n)))
-    .sort((a, b) => Date.parse(b.notAfter) - Date.parse(a.notAfter))[0];
+export function renewalOf(cert: CertObservation, all: readonly CertObservation[], asOfMs = Infinity): Renewal | undefined {
+  // One entry per certificate, first observed at its earliest observation.
+  const bySha = new Map<string, { o: CertObservation; firstSeenMs: number }>();
+  for (const o of all) {
+    const seen = bySha.get(o.sha256);
+    if (!seen) bySha.set(o.sha256, { o, firstSeenMs: Date.parse(o.ts) });
+    else seen.firstSeenMs = Math.min(seen.firstSeenMs, Date.parse(o.ts));
+  }
+  const own = identityOf(cert, 0);
+  const newer = [...bySha.values()]
+    .filter((x) => isRenewalOf(identityOf(x.o, x.firstSeenMs), own, asOfMs))
+    .map((x) => x.o)
+    .sort((a, b) => Date.parse(b.notAfter) - Date.parse(a.notAfter) || a.sha256.localeCompare(b.sha256))[0];
   if (!newer) return undefined;
   return { sha256: newer.sha256, notAfter: newer.notAfter, deployed: all.some((x) => x.sha256 === newer.sha256 && x.source === 'probe') };
 }
+
+const identityOf = (o: CertObservation, firstSeenMs: number) => ({
+  sha256: o.sha256,
+  subject: o.subject,
+  dnsNames: o.dnsNames,
+  notBeforeMs: Date.parse(o.notBefore),
+  notAfterMs: Date.parse(o.notAfter),
+  isCA: o.isCA,
+  firstSeenMs,
+});
 
 /**
  * @example expiryWarnings(observations, catalog, Date.parse('2020-02-04T00:00:00Z'))
@@ -101,7 +117,7 @@ export function expiryWarnings(all: readonly CertObservation[], catalog: Catalog
     const o = obs[0]!;
     const notAfter = Date.parse(o.notAfter);
     const lifetime = notAfter - Date.parse(o.notBefore);
-    const daysLeft = (notAfter - nowMs) / DAY;
+    const daysLeft = daysUntil(notAfter, nowMs);
     const services = [...new Set((links.get(sha) ?? []).map((l) => l.service))].sort();
     const svc = catalog.services.filter((s) => services.includes(s.id));
     const certDays = svc.flatMap((s) => (s.certificates ?? []).filter((c) => c.sha256 === sha || obs.some((x) => x.name === c.name)).flatMap((c) => c.warnDays ?? []));
@@ -118,7 +134,7 @@ export function expiryWarnings(all: readonly CertObservation[], catalog: Catalog
     else if (!overridden && share < policy.lifetimeShare) reason = `${Math.round(share * 100)} % of its lifetime left`;
     if (!reason) continue;
     // An expired certificate nothing uses is still listed (never silent), at the end.
-    const renewal = renewalOf(o, all);
+    const renewal = renewalOf(o, all, nowMs);
     const blast = blastRadius(catalog, services);
     out.push({
       sha256: sha,

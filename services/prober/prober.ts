@@ -7,6 +7,7 @@ import type { CertObservation, ProbeResult } from '../../schemas/contracts.ts';
 import { certKey, topics } from '../../schemas/topics.ts';
 import type { Bus } from '../../lib/bus/bus.ts';
 import { endpointsOf, type Catalog } from '../../lib/catalog.ts';
+import { daysLeft, earliestExpiry } from '../../lib/certs/facts.ts';
 import type { Logger } from '../../lib/log.ts';
 import { runProbe, specFor, type ProbeOutcome, type ProbeSpec } from './probes/index.ts';
 import type { ProberMetrics } from './metrics.ts';
@@ -70,8 +71,8 @@ export class Prober {
     const now = this.deps.now ?? Date.now;
     const outcome = await runProbe(spec, { now });
     const { result, chain } = outcome;
-    const earliest = chain.length > 0 ? Math.min(...chain.map((c) => Date.parse(c.notAfter))) : undefined;
-    this.deps.metrics.observe(result, earliest === undefined ? undefined : (earliest - now()) / 86_400_000);
+    const earliest = earliestExpiry(chain);
+    this.deps.metrics.observe(result, earliest === undefined ? undefined : daysLeft(Date.parse(earliest), now()));
     await this.deps.bus.publish(topics.probes.name, [{ key: result.service, value: JSON.stringify(result) }]);
     const chainKey = `${result.target}|${chain.map((c) => c.sha256).join(',')}`;
     const last = this.published.get(chainKey);

@@ -6,6 +6,7 @@
 import type { CertObservation, ProbeResult, StatusPost } from '../../../schemas/contracts.ts';
 import { certKey } from '../../../schemas/topics.ts';
 import { hostOf } from '../../../lib/catalog.ts';
+import { commonName } from '../../../lib/certs/facts.ts';
 
 export interface CertPlace {
   source: CertObservation['source'];
@@ -76,8 +77,7 @@ export class CertTable {
   static label(c: CertInfo): string {
     const first = [...c.names][0];
     if (first) return first;
-    const cn = /CN=([^,]+)/.exec(c.subject)?.[1];
-    return cn ?? c.sha256.slice(0, 12);
+    return commonName(c.subject) ?? c.sha256.slice(0, 12);
   }
 }
 

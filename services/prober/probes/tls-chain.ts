@@ -9,6 +9,7 @@
  */
 import { checkServerIdentity, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import type { ProbeResult } from '../../../schemas/contracts.ts';
+import { commonName, earliestExpiry } from '../../../lib/certs/facts.ts';
 import { factsOf, x509, type CertFacts } from '../../../lib/certs/x509.ts';
 
 export interface TlsInspection {
@@ -34,8 +35,7 @@ function presentedChain(socket: TLSSocket): CertFacts[] {
   return out;
 }
 
-
-const cn = (dn: string) => /CN=([^,]+)/.exec(dn)?.[1] ?? dn;
+const cn = (dn: string) => commonName(dn) ?? dn;
 
 /**
  * @param host the name the client asked for (SNI and host name check)
@@ -50,7 +50,8 @@ export function inspectTls(socket: TLSSocket, host: string, nowMs: number): TlsI
     ...(cipher?.standardName ? { cipher: cipher.standardName } : {}),
     ...(leaf ? { leafSha256: leaf.sha256, chainSha256: chain.map((c) => c.sha256), validTo: leaf.notAfter, validFrom: leaf.notBefore } : {}),
   };
-  if (chain.length > 0) tls.chainValidTo = chain.map((c) => c.notAfter).sort()[0]!;
+  const earliest = earliestExpiry(chain);
+  if (earliest) tls.chainValidTo = earliest;
   if (!leaf) return { tls, chain, error: { code: 'NO_PEER_CERTIFICATE', message: 'the server presented no certificate' } };
 
   const verdict = socket.authorized ? undefined : String((socket.authorizationError as unknown as { code?: string })?.code ?? socket.authorizationError);
