@@ -23,7 +23,7 @@ describe('catalog', () => {
     ['invalid-yaml.yaml', '5:1', 'YAML: Missing closing "quote'],
     ['invalid-bad-sha.yaml', '6:17', 'services[0].certificates[0].sha256 must match pattern "^[0-9a-fA-F]{64}$"'],
     ['invalid-missing-name.yaml', '2:5', 'services[0] is missing required field "name"'],
-    ['invalid-endpoint-scheme.yaml', '4:17', 'services[0].endpoints[0] must match pattern "^(https|tls|tcp|dns)://"'],
+    ['invalid-endpoint-scheme.yaml', '4:17', 'services[0].endpoints[0] must match pattern "^(https?|tls|tcp|dns)://"'],
   ];
   for (const [file, lineCol, problem] of invalid) {
     it(`names file, line, column and problem: ${file}`, () => {
@@ -85,7 +85,7 @@ describe('catalog', () => {
       '8:45: services[1].certificates[0].sha256 must match pattern "^[0-9a-fA-F]{64}$"',
       '9:9: services[2].id: duplicate service id "auth"',
       '11:5: services[3] is missing required field "name"',
-      '12:17: services[3].endpoints[0] must match pattern "^(https|tls|tcp|dns)://"',
+      '12:17: services[3].endpoints[0] must match pattern "^(https?|tls|tcp|dns)://"',
       '12:62: services[3].endpoints[1]: unknown key "interval"',
     ]);
   });

@@ -18,7 +18,8 @@ export const CatalogCertificate = Type.Object(
   strict,
 );
 
-const EndpointUrl = Type.String({ pattern: '^(https|tls|tcp|dns)://' });
+/** `http://` and `https://` (a request), `tls://` (a handshake), `tcp://` (a connect), `dns://` (a lookup). */
+const EndpointUrl = Type.String({ pattern: '^(https?|tls|tcp|dns)://' });
 
 /** An endpoint with per-endpoint probe settings; a plain URL string takes the defaults. */
 export const CatalogEndpoint = Type.Object(

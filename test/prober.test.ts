@@ -4,6 +4,7 @@
  * still report the chain it was shown, with leaf expiry, earliest chain expiry and notBefore.
  */
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { createServer as createTcpServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -187,5 +188,32 @@ describe('prober against real TLS servers', () => {
     assert.equal(resolved.result.ok, true);
     const missing = await runProbe(specFor('dns://nonexistent.invalid', 'teams', { timeoutMs: 2000 }));
     assert.equal(missing.result.error!.code, 'ENOTFOUND');
+  });
+
+  it('plain http:// checks: status, an unfollowed redirect, phases, no TLS part, and a catalog endpoint', async () => {
+    const server = createHttpServer((req, res) => {
+      if (req.url === '/health') res.writeHead(200).end('ok');
+      else if (req.url === '/old') res.writeHead(301, { location: 'https://teams.example.test/' }).end();
+      else res.writeHead(503).end('down');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const up = await runProbe(specFor(`http://${HOST}:${port}/health`, 'teams', { timeoutMs: 2000, ipOverride: '127.0.0.1', bodyMatch: '^ok$' }));
+      assert.deepEqual([up.result.ok, up.result.httpStatus, up.result.tls, up.chain], [true, 200, undefined, []]);
+      assert.ok(up.result.phases!.connectMs !== undefined && up.result.phases!.ttfbMs !== undefined, JSON.stringify(up.result.phases));
+      assert.equal(up.result.probe, 'http-teams');
+      assert.ok(check('ProbeResult', up.result).ok);
+      const redirect = await runProbe(specFor(`http://127.0.0.1:${port}/old`, 'teams', { timeoutMs: 2000 }));
+      assert.deepEqual([redirect.result.ok, redirect.result.httpStatus], [true, 301], 'a redirect is up by default');
+      const pinned = await runProbe(specFor(`http://127.0.0.1:${port}/old`, 'teams', { timeoutMs: 2000, expectStatus: 200 }));
+      assert.deepEqual([pinned.result.ok, pinned.result.error], [false, { code: 'HTTP_301', message: 'HTTP 301 to https://teams.example.test/ (expected 200)' }]);
+      const down = await runProbe(specFor(`http://127.0.0.1:${port}/`, 'teams', { timeoutMs: 2000 }));
+      assert.deepEqual([down.result.ok, down.result.httpStatus, down.result.error!.code], [false, 503, 'HTTP_503']);
+      const catalog = parseCatalog(`services:\n  - id: teams\n    name: Teams\n    endpoints: ["http://127.0.0.1:${port}/health"]\n`);
+      assert.deepEqual(scheduleOf(catalog, { region: 'eu-test', intervalS: 60, timeoutMs: 2000 }).map((p) => p.spec.kind), ['http']);
+    } finally {
+      server.close();
+    }
   });
 });

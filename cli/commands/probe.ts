@@ -6,7 +6,7 @@ import { ConfigError } from '../../lib/config.ts';
 export function register(program: Command): void {
   program
     .command('probe')
-    .description('run one check (https://, tls://host:port, tcp://host:port, dns://host) and print the result and the presented certificate chain')
+    .description('run one check (http://, https://, tls://host:port, tcp://host:port, dns://host) and print the result and the presented certificate chain')
     .argument('<target>', 'e.g. https://teams.microsoft.com/ or tls://login.microsoftonline.com:443')
     .option('--ca <file>', 'PEM file of extra trusted roots')
     .option('--ip <address>', 'connect to this address instead of resolving the host')

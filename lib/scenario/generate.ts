@@ -200,11 +200,13 @@ export async function writeScenario(dir: string, spec: ScenarioSpec): Promise<{ 
             const ts = t + Math.floor(rng() * 5000);
             const failure = (spec.probeFailures ?? []).find((f) => f.service === s.id && ts >= Date.parse(f.fromIso) && ts < Date.parse(f.toIso));
             const flake = !failure && rng() < 0.002;
-            const tls = failure?.tls ?? spec.probeTls?.[s.id];
+            const scheme = new URL(endpoint).protocol.slice(0, -1);
+            // A plain http:// check has no TLS part.
+            const tls = scheme === 'http' ? undefined : (failure?.tls ?? spec.probeTls?.[s.id]);
             const p: ProbeResult = {
               id: `p-${si}-${region}-${(t / MINUTE).toString(36)}`,
               ts: iso(ts),
-              probe: `https-${s.id}`,
+              probe: `${scheme}-${s.id}`,
               service: s.id,
               target: endpoint,
               region,

@@ -13,7 +13,7 @@ export interface Target {
   endpoint: string;
 }
 
-const DEFAULT_PORTS: Record<string, number> = { 'https:': 443, 'tls:': 443, 'tcp:': 0, 'dns:': 53 };
+const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443, 'tls:': 443, 'tcp:': 0, 'dns:': 53 };
 
 export function parseTarget(target: string): Target {
   const url = new URL(target);
@@ -68,4 +68,28 @@ export function outcome(
     },
     chain,
   };
+}
+
+/** Bodies are read up to this many bytes for the match; the rest is discarded. */
+export const MAX_BODY = 256 * 1024;
+
+/**
+ * The verdict on an HTTP(S) response: the expected status (default: any 2xx or 3xx, so a redirect
+ * to HTTPS counts as up), then the body match. A redirect that was not expected names its target.
+ *
+ * @example judgeResponse({ expectStatus: 200 }, 301, '', 'https://example.com/') // { ok: false, error: { code: 'HTTP_301', message: 'HTTP 301 to https://example.com/ (expected 200)' } }
+ */
+export function judgeResponse(
+  spec: Pick<ProbeSpec, 'expectStatus' | 'bodyMatch'>,
+  status: number,
+  body: string,
+  location?: string,
+): { ok: boolean; error?: { code: string; message: string } } {
+  const statusOk = spec.expectStatus !== undefined ? status === spec.expectStatus : status >= 200 && status < 400;
+  if (!statusOk) {
+    const to = location && status >= 300 && status < 400 ? ` to ${location.slice(0, 500)}` : '';
+    return { ok: false, error: { code: `HTTP_${status}`, message: `HTTP ${status}${to}${spec.expectStatus ? ` (expected ${spec.expectStatus})` : ''}` } };
+  }
+  if (spec.bodyMatch && !new RegExp(spec.bodyMatch).test(body)) return { ok: false, error: { code: 'BODY_MISMATCH', message: `the body does not match /${spec.bodyMatch}/` } };
+  return { ok: true };
 }

@@ -7,12 +7,9 @@ import { request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { CertFacts } from '../../../lib/certs/x509.ts';
 import type { ProbeResult } from '../../../schemas/contracts.ts';
-import { errorOf, outcome, parseTarget, resolveHost, trustedCa } from './common.ts';
+import { errorOf, judgeResponse, MAX_BODY, outcome, parseTarget, resolveHost, trustedCa } from './common.ts';
 import { inspectTls, type TlsInspection } from './tls-chain.ts';
 import type { ProbeFn } from './types.ts';
-
-/** Bodies are read up to this many bytes for the match; the rest is discarded. */
-const MAX_BODY = 256 * 1024;
 
 export const probeHttps: ProbeFn = async (spec, ctx) => {
   const started = ctx.now();
@@ -63,10 +60,7 @@ export const probeHttps: ProbeFn = async (spec, ctx) => {
         });
         res.once('end', () => {
           const status = res.statusCode ?? 0;
-          const statusOk = spec.expectStatus !== undefined ? status === spec.expectStatus : status >= 200 && status < 400;
-          if (!statusOk) resolve(done({ ok: false, httpStatus: status, error: { code: `HTTP_${status}`, message: `HTTP ${status}${spec.expectStatus ? ` (expected ${spec.expectStatus})` : ''}` } }));
-          else if (spec.bodyMatch && !new RegExp(spec.bodyMatch).test(body)) resolve(done({ ok: false, httpStatus: status, error: { code: 'BODY_MISMATCH', message: `the body does not match /${spec.bodyMatch}/` } }));
-          else resolve(done({ ok: true, httpStatus: status }));
+          resolve(done({ ...judgeResponse(spec, status, body, res.headers.location), httpStatus: status }));
         });
         res.once('error', (err) => resolve(done({ ok: false, httpStatus: res.statusCode ?? 0, error: errorOf(err) })));
       });

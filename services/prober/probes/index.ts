@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { probeDns } from './dns.ts';
+import { probeHttp } from './http.ts';
 import { probeHttps } from './https.ts';
 import { probeTcp } from './tcp.ts';
 import { probeTls } from './tls.ts';
@@ -13,14 +14,14 @@ import type { ProbeContext, ProbeFn, ProbeKind, ProbeOutcome, ProbeSpec } from '
 
 export type { ProbeKind, ProbeOutcome, ProbeSpec } from './types.ts';
 
-export const probers = { https: probeHttps, tls: probeTls, tcp: probeTcp, dns: probeDns } satisfies Record<ProbeKind, ProbeFn>;
+export const probers = { http: probeHttp, https: probeHttps, tls: probeTls, tcp: probeTcp, dns: probeDns } satisfies Record<ProbeKind, ProbeFn>;
 
-const KIND_BY_SCHEME: Record<string, ProbeKind> = { 'https:': 'https', 'tls:': 'tls', 'tcp:': 'tcp', 'dns:': 'dns' };
+const KIND_BY_SCHEME: Record<string, ProbeKind> = { 'http:': 'http', 'https:': 'https', 'tls:': 'tls', 'tcp:': 'tcp', 'dns:': 'dns' };
 
 /** A check for a catalog endpoint; throws for a scheme the prober does not speak (config error). */
 export function specFor(target: string, service: string, opts: Partial<Omit<ProbeSpec, 'target' | 'service' | 'kind'>> = {}): ProbeSpec {
   const kind = KIND_BY_SCHEME[new URL(target).protocol];
-  if (!kind) throw new Error(`${target}: unsupported scheme (use https://, tls://, tcp:// or dns://)`);
+  if (!kind) throw new Error(`${target}: unsupported scheme (use http://, https://, tls://, tcp:// or dns://)`);
   return { kind, target, service, name: `${kind}-${service}`, timeoutMs: 10_000, ...opts };
 }
 

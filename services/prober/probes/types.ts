@@ -6,20 +6,20 @@
 import type { ProbeResult } from '../../../schemas/contracts.ts';
 import type { CertFacts } from '../../../lib/certs/x509.ts';
 
-export type ProbeKind = 'https' | 'tls' | 'tcp' | 'dns';
+export type ProbeKind = 'http' | 'https' | 'tls' | 'tcp' | 'dns';
 
 export interface ProbeSpec {
   kind: ProbeKind;
-  /** `https://host[:port]/path`, `tls://host:port`, `tcp://host:port` or `dns://host`. */
+  /** `http[s]://host[:port]/path`, `tls://host:port`, `tcp://host:port` or `dns://host`. */
   target: string;
   service: string;
   /** Check name, e.g. `https-teams`. */
   name: string;
   region?: string;
   timeoutMs: number;
-  /** HTTPS: the status that counts as up (default: any 2xx or 3xx). */
+  /** HTTP(S): the status that counts as up (default: any 2xx or 3xx, so a redirect is up). */
   expectStatus?: number;
-  /** HTTPS: a regular expression the body must match. */
+  /** HTTP(S): a regular expression the body must match. */
   bodyMatch?: string;
   /** TLS SNI name when it differs from the target's host. */
   servername?: string;
