@@ -2,16 +2,24 @@
  * Configuration from the environment, validated once at start with clear messages. This is the
  * only module that reads `process.env`; `main.ts` files and the CLI pass the result on.
  */
+import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import { compileSchema, describe } from '../schemas/decode.ts';
 import type { StoreConfig } from './store/store.ts';
 
 export const Env = Type.Object({
   CLICKHOUSE_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'ClickHouse server; unset = embedded chDB' })),
+  CLICKHOUSE_CLUSTER: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]*$', description: 'ClickHouse cluster the tables are created on (replicated and distributed DDL, ON CLUSTER); unset = one server' })),
   OUTAGE_DATA_DIR: Type.String({ default: './data/chdb', minLength: 1, description: 'chDB data directory (embedded store)' }),
   KAFKA_BROKERS: Type.Optional(Type.String({ pattern: '^[^,\\s]+(,[^,\\s]+)*$', description: 'comma-separated host:port list; unset = in-process bus' })),
   KAFKA_CLIENT_ID: Type.String({ default: 'outage' }),
   KAFKA_TOPIC_PREFIX: Type.String({ default: '', pattern: '^[A-Za-z0-9._-]*$', description: 'prepended to every topic and consumer group name' }),
+  KAFKA_REPLICATION_FACTOR: Type.Integer({ default: 1, minimum: 1, maximum: 32, description: 'replication factor of the topics a service creates when they do not exist' }),
+  KAFKA_SSL: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false', description: 'connect to the brokers over TLS' }),
+  KAFKA_SSL_CA_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CA(s) that sign the brokers\' certificates (default: the system roots)' })),
+  KAFKA_SASL_MECHANISM: Type.Optional(Type.Union((['plain', 'scram-sha-256', 'scram-sha-512'] as const).map((m) => Type.Literal(m)), { description: 'SASL mechanism; unset = no SASL' })),
+  KAFKA_SASL_USERNAME: Type.Optional(Type.String({ minLength: 1, description: 'SASL user name' })),
+  KAFKA_SASL_PASSWORD: Type.Optional(Type.String({ minLength: 1, description: 'SASL password' })),
   CATALOG: Type.String({ default: './catalog.yaml', minLength: 1, description: 'path of catalog.yaml' }),
   LOG_LEVEL: Type.Union(
     (['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const).map((l) => Type.Literal(l)),
@@ -76,7 +84,37 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
 }
 
 export function storeConfig(env: Env): StoreConfig {
-  return env.CLICKHOUSE_URL ? { kind: 'server', url: env.CLICKHOUSE_URL } : { kind: 'chdb', dataDir: env.OUTAGE_DATA_DIR };
+  if (env.CLICKHOUSE_CLUSTER && !env.CLICKHOUSE_URL) throw new ConfigError('CLICKHOUSE_CLUSTER is set without CLICKHOUSE_URL: a cluster is a ClickHouse server setting (chDB is one process)');
+  if (!env.CLICKHOUSE_URL) return { kind: 'chdb', dataDir: env.OUTAGE_DATA_DIR };
+  return { kind: 'server', url: env.CLICKHOUSE_URL, ...(env.CLICKHOUSE_CLUSTER ? { cluster: env.CLICKHOUSE_CLUSTER } : {}) };
+}
+
+type SaslMechanism = NonNullable<Env['KAFKA_SASL_MECHANISM']>;
+export type KafkaSasl = { [M in SaslMechanism]: { mechanism: M; username: string; password: string } }[SaslMechanism];
+
+/** TLS and SASL settings of the Kafka client (kafkajs's `ssl` and `sasl`), from KAFKA_SSL* and KAFKA_SASL_*. */
+export function kafkaSecurity(env: Env): { ssl?: true | { ca: string[] }; sasl?: KafkaSasl } {
+  const out: { ssl?: true | { ca: string[] }; sasl?: KafkaSasl } = {};
+  if (env.KAFKA_SSL_CA_FILE && env.KAFKA_SSL !== 'true') throw new ConfigError('KAFKA_SSL_CA_FILE is set but KAFKA_SSL is not true');
+  if (env.KAFKA_SSL === 'true') {
+    if (!env.KAFKA_SSL_CA_FILE) out.ssl = true;
+    else {
+      let ca: string;
+      try {
+        ca = readFileSync(env.KAFKA_SSL_CA_FILE, 'utf8');
+      } catch (err) {
+        throw new ConfigError(`KAFKA_SSL_CA_FILE=${env.KAFKA_SSL_CA_FILE}: ${(err as Error).message}`);
+      }
+      out.ssl = { ca: [ca] };
+    }
+  }
+  if (env.KAFKA_SASL_MECHANISM) {
+    if (!env.KAFKA_SASL_USERNAME || !env.KAFKA_SASL_PASSWORD) throw new ConfigError(`KAFKA_SASL_MECHANISM=${env.KAFKA_SASL_MECHANISM} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`);
+    out.sasl = { mechanism: env.KAFKA_SASL_MECHANISM, username: env.KAFKA_SASL_USERNAME, password: env.KAFKA_SASL_PASSWORD };
+  } else if (env.KAFKA_SASL_USERNAME || env.KAFKA_SASL_PASSWORD) {
+    throw new ConfigError('KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set without KAFKA_SASL_MECHANISM (plain, scram-sha-256 or scram-sha-512)');
+  }
+  return out;
 }
 
 /** `a.p12=secret,*=changeit` → `{ 'a.p12': 'secret', '*': 'changeit' }`. */

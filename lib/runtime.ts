@@ -4,7 +4,7 @@
  */
 import type { Server } from 'node:http';
 import { KafkaBus } from './bus/kafka-bus.ts';
-import { ConfigError, loadEnv, storeConfig, type Env } from './config.ts';
+import { ConfigError, kafkaSecurity, loadEnv, storeConfig, type Env } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { combineHealth, unhealthy, type Health } from './health.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -68,6 +68,8 @@ export async function kafkaBus(rt: Runtime, clientId: string): Promise<KafkaBus>
     logger: rt.logger,
     metrics: rt.metrics,
     topicPrefix: rt.env.KAFKA_TOPIC_PREFIX,
+    replicationFactor: rt.env.KAFKA_REPLICATION_FACTOR,
+    ...kafkaSecurity(rt.env),
   });
   await bus.ensureTopics();
   rt.onStop(() => bus.close());

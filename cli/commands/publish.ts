@@ -1,7 +1,7 @@
 /** `outage publish <dir>`: a scenario directory onto Kafka, for the services running as their own processes. */
 import type { Command } from 'commander';
 import type { LevelWithSilent } from 'pino';
-import { ConfigError, loadEnv } from '../../lib/config.ts';
+import { ConfigError, kafkaSecurity, loadEnv } from '../../lib/config.ts';
 import { createLogger } from '../../lib/log.ts';
 import { feedScenario } from '../../lib/scenario/feed.ts';
 import { KafkaBus } from '../../lib/bus/kafka-bus.ts';
@@ -16,7 +16,14 @@ export function register(program: Command): void {
       const env = loadEnv();
       if (!env.KAFKA_BROKERS) throw new ConfigError('KAFKA_BROKERS is not set: publish sends the scenario to a Kafka cluster');
       const logger = createLogger('publish', env.LOG_LEVEL as LevelWithSilent);
-      const bus = new KafkaBus({ brokers: env.KAFKA_BROKERS.split(','), clientId: `${env.KAFKA_CLIENT_ID}-publish`, logger, topicPrefix: env.KAFKA_TOPIC_PREFIX });
+      const bus = new KafkaBus({
+        brokers: env.KAFKA_BROKERS.split(','),
+        clientId: `${env.KAFKA_CLIENT_ID}-publish`,
+        logger,
+        topicPrefix: env.KAFKA_TOPIC_PREFIX,
+        replicationFactor: env.KAFKA_REPLICATION_FACTOR,
+        ...kafkaSecurity(env),
+      });
       try {
         await bus.ensureTopics();
         const started = performance.now();

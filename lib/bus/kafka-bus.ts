@@ -36,6 +36,9 @@ export interface KafkaBusOptions {
   metrics?: Metrics;
   /** Prepended to every topic and group name on the broker (isolates tests and tenants). */
   topicPrefix?: string;
+  /** TLS to the brokers (kafkajs `ssl`: true, or the CA to trust) and SASL credentials (KAFKA_SSL*, KAFKA_SASL_*). */
+  ssl?: true | { ca: string[] };
+  sasl?: import('kafkajs').SASLOptions;
   /** Retries of a publish that failed after kafkajs's own retries (broker down, leader moving). */
   publishRetry?: RetryOptions;
   /** kafkajs's own connection retries (its defaults when absent). */
@@ -143,6 +146,8 @@ export class KafkaBus implements Bus {
     this.kafka = new Kafka({
       clientId: opts.clientId,
       brokers: opts.brokers,
+      ...(opts.ssl ? { ssl: opts.ssl } : {}),
+      ...(opts.sasl ? { sasl: opts.sasl } : {}),
       logLevel: logLevel.WARN,
       ...(opts.clientRetry ? { retry: opts.clientRetry } : {}),
       logCreator: () => (entry) => {

@@ -8,7 +8,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
 
 /** Every table the pipeline writes; the DDL in `schemas/clickhouse/` defines them. */
 export type TableName =
@@ -29,13 +28,16 @@ export interface Store {
   readonly kind: 'chdb' | 'server';
   /** Where the data lives: the chDB directory or the server URL (without credentials). */
   readonly location: string;
+  /** The ClickHouse cluster its tables are on (`CLICKHOUSE_CLUSTER`); undefined on one server or chDB. */
+  readonly cluster?: string | undefined;
   insert(table: TableName, rows: readonly Row[]): Promise<void>;
   query<T = Row>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
   command(sql: string): Promise<void>;
   close(): Promise<void>;
 }
 
-export type StoreConfig = { kind: 'chdb'; dataDir: string } | { kind: 'server'; url: string };
+/** `cluster`: the ClickHouse cluster the tables live on (the migrations use its DDL variant). */
+export type StoreConfig = { kind: 'chdb'; dataDir: string } | { kind: 'server'; url: string; cluster?: string };
 
 // ISO timestamps with `Z` and optional fractions are what every contract carries.
 const settings = { date_time_input_format: 'best_effort' } as const;
@@ -45,6 +47,7 @@ class ClickHouseStore implements Store {
     readonly kind: 'chdb' | 'server',
     readonly location: string,
     private readonly client: ClickHouseClient,
+    readonly cluster?: string,
   ) {}
 
   async insert(table: TableName, rows: readonly Row[]): Promise<void> {
@@ -96,6 +99,14 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   if (config.kind === 'chdb') {
     const dir = resolve(config.dataDir);
     mkdirSync(dir, { recursive: true });
+    // chDB is an optional dependency, loaded only here: the image that runs against a ClickHouse
+    // server is built without it.
+    let createChdbConnection: typeof import('chdb/connection').createChdbConnection;
+    try {
+      ({ createChdbConnection } = await import('chdb/connection'));
+    } catch (err) {
+      throw new Error(`chDB is not installed here (it is an optional dependency): set CLICKHOUSE_URL to use a ClickHouse server, or install chdb for the embedded store`, { cause: err });
+    }
     let connection;
     try {
       connection = createChdbConnection({ path: dir });
@@ -118,5 +129,5 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   }
   url.username = '';
   url.password = '';
-  return new ClickHouseStore('server', url.toString(), client);
+  return new ClickHouseStore('server', url.toString(), client, config.cluster);
 }
