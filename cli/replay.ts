@@ -16,6 +16,7 @@ import { scenarioInputs, type InputError } from '../lib/scenario/read.ts';
 import { migrate } from '../lib/store/migrate.ts';
 import { openStore, type Store, type StoreConfig } from '../lib/store/store.ts';
 import { runCorrelator } from '../services/correlator/correlator.ts';
+import type { CorrelatorCore } from '../services/correlator/core/correlator.ts';
 import { runSink } from '../services/sink/sink.ts';
 
 export interface ReplayOptions {
@@ -36,6 +37,8 @@ export interface ReplayResult {
   lines: FeedResult['lines'];
   warnings: ExpiryWarning[];
   store: { kind: Store['kind']; location: string };
+  /** What the correlator dropped on purpose (redelivered ids, repeat reporters, too many services). */
+  dropped: CorrelatorCore['dropped'];
 }
 
 /** Computes the early warnings at `atMs` from the stored inventory and stores them. */
@@ -82,6 +85,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
       lines: fed.lines,
       warnings,
       store: { kind: store.kind, location: store.location },
+      dropped: { ...correlator.core.dropped },
     };
   } finally {
     await store.close();

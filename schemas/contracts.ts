@@ -189,6 +189,13 @@ export const Incident = Type.Object(
     revision: Type.Optional(Type.Integer({ minimum: 1 })),
     /** Extension: the event time of this state. */
     updatedAt: Type.Optional(Timestamp),
+    /**
+     * Extension: the outage this incident belongs to, shared by every incident of one cause (a
+     * dependency's certificate and the services it took down), deterministic from the cause:
+     * `cert-<sha256 prefix>-<instant it broke clients>`, a dependency incident's outage id, or the
+     * incident's own id when it has no cause of its own.
+     */
+    outageId: Type.Optional(Id),
   },
   { $id: 'Incident', title: 'Incident', description: 'An outage and its ranked root-cause hints (incidents.v1, key = id)' },
 );

@@ -23,7 +23,7 @@ describe('scenario corpus', () => {
     it(`${dir}: ${loadExpected(join(dir, 'expected.yaml')).description ?? ''}`, async () => {
       // One data directory for the whole file: chDB binds one per process.
       const r = await replay({ dir, store: { kind: 'chdb', dataDir: join(tmp, 'chdb') }, logger: createLogger('test', 'silent') });
-      assertExpected(r.incidents, loadExpected(join(dir, 'expected.yaml')), dir);
+      assertExpected(r.incidents, loadExpected(join(dir, 'expected.yaml')), dir, r);
     });
   }
 });

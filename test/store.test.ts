@@ -90,6 +90,7 @@ for (const target of targets) {
         id: 'teams-20200203T1340Z', service: 'teams', status: 'open', startedAt: '2020-02-03T13:40:00.000Z', detectedAt: '2020-02-03T13:41:00.000Z',
         resolvedAt: null, peakPerMin: 10, baselinePerMin: 1.5,
         hints: [{ kind: 'cert_expired', confidence: 0.9, summary: 'certificate x expired', evidence: { certName: 'x' }, certSha256: 'a'.repeat(64) }],
+        outageId: 'cert-aaaaaaaaaaaaaaaa-20200203T1331Z',
       };
       for (const [rev, status] of [[1, 'open'], [2, 'resolved']] as const) {
         const r = incidentRows({ ...inc, status, resolvedAt: status === 'resolved' ? '2020-02-03T17:00:00.000Z' : null }, rev);
@@ -101,8 +102,8 @@ for (const target of targets) {
       const certs = await store.query<{ n: string; ts: string }>("SELECT count() AS n, any(toString(ts)) AS ts FROM cert_observations FINAL");
       assert.equal(Number(certs[0]!.n), 1);
       assert.equal(certs[0]!.ts, '2020-02-03 01:00:00.000');
-      const incidents = await store.query<{ status: string; revision: number; top_hint_kind: string }>('SELECT status, revision, top_hint_kind FROM incidents FINAL');
-      assert.deepEqual(incidents, [{ status: 'resolved', revision: 2, top_hint_kind: 'cert_expired' }]);
+      const incidents = await store.query<{ status: string; revision: number; top_hint_kind: string; outage_id: string }>('SELECT status, revision, top_hint_kind, outage_id FROM incidents FINAL');
+      assert.deepEqual(incidents, [{ status: 'resolved', revision: 2, top_hint_kind: 'cert_expired', outage_id: 'cert-aaaaaaaaaaaaaaaa-20200203T1331Z' }]);
     });
 
     it('binds parameters instead of splicing them into SQL', async () => {

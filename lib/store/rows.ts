@@ -138,6 +138,7 @@ export function incidentRows(inc: Incident, revision: number): { incident: Row; 
       top_hint_confidence: top?.confidence ?? 0,
       top_hint_summary: top?.summary ?? '',
       hints: JSON.stringify(inc.hints),
+      outage_id: inc.outageId ?? '',
     },
     hints: inc.hints.map((h, rank) => ({
       incident_id: inc.id,

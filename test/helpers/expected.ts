@@ -10,7 +10,10 @@
  *       firstHint: { kind, certName?, certSha256?, relatedService?, minConfidence? }
  *       mentions: [text that the first hint's summary contains]
  *       hasHint: [kinds that must be among the hints]
+ *       noHint: [kinds that must not be among the hints]
  *   noOtherIncidents: true   # no incident beyond those listed
+ *   sameOutage: [[api, payments]]  # the incidents of these services share one outage id
+ *   duplicatesDropped: 123   # redelivered reports the correlator dropped as duplicates
  *   neverBlamed: [sha256]    # no hint blaming these certificates reaches 0.5
  *   noCertificateBlame: true # no certificate hint of any incident reaches 0.5
  */
@@ -29,8 +32,11 @@ export interface Expected {
     firstHint?: { kind: string; certName?: string; certSha256?: string; relatedService?: string; minConfidence?: number };
     mentions?: string[];
     hasHint?: string[];
+    noHint?: string[];
   }[];
   noOtherIncidents?: boolean;
+  sameOutage?: string[][];
+  duplicatesDropped?: number;
   neverBlamed?: string[];
   noCertificateBlame?: boolean;
 }
@@ -43,7 +49,12 @@ const CERT_KINDS = new Set(['cert_expired', 'chain_expired', 'cert_not_yet_valid
 /** Kinds that name a certificate as the cause (a renewal hint names the fix, not the culprit). */
 const BLAME_KINDS = new Set(['cert_expired', 'chain_expired', 'cert_not_yet_valid']);
 
-export function assertExpected(incidents: Incident[], expected: Expected, label: string): void {
+/** What a replay counted besides its incidents. */
+export interface ReplayCounts {
+  dropped?: { duplicateId: number };
+}
+
+export function assertExpected(incidents: Incident[], expected: Expected, label: string, counts: ReplayCounts = {}): void {
   const unmatched = [...incidents];
   for (const want of expected.incidents ?? []) {
     const i = unmatched.findIndex((inc) => inc.service === want.service);
@@ -67,8 +78,18 @@ export function assertExpected(incidents: Incident[], expected: Expected, label:
       assert.ok(top.confidence >= (h.minConfidence ?? 0.5), `${label}: first hint confidence ${top.confidence}`);
     }
     for (const kind of want.hasHint ?? []) assert.ok(inc.hints.some((h) => h.kind === kind), `${label}: no ${kind} hint among ${inc.hints.map((h) => h.kind).join(', ')}`);
+    for (const kind of want.noHint ?? []) {
+      const h = inc.hints.find((x) => x.kind === kind);
+      assert.ok(!h, `${label}: ${inc.id} has a ${kind} hint: ${h?.summary}`);
+    }
     for (const text of want.mentions ?? []) assert.ok(top?.summary.includes(text), `${label}: first hint does not mention "${text}": ${top?.summary}`);
   }
+  for (const group of expected.sameOutage ?? []) {
+    const ids = group.map((service) => incidents.find((i) => i.service === service)?.outageId);
+    assert.ok(ids[0], `${label}: ${group[0]} has no incident with an outage id`);
+    assert.deepEqual(ids, group.map(() => ids[0]), `${label}: outage ids of ${group.join(', ')}`);
+  }
+  if (expected.duplicatesDropped !== undefined) assert.equal(counts.dropped?.duplicateId, expected.duplicatesDropped, `${label}: redelivered reports dropped`);
   if (expected.noOtherIncidents) assert.deepEqual(unmatched.map((x) => x.id), [], `${label}: unexpected incidents`);
   for (const inc of incidents) {
     for (const h of inc.hints) {

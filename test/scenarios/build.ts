@@ -4,14 +4,17 @@
  * (leaf, intermediate, internal signing certificate, not yet valid, renewal not deployed, a
  * dependency's certificate) and controls whose spike has another cause or none.
  *
- *   node --import tsx test/scenarios/build.ts
+ *   node --import tsx test/scenarios/build.ts                 # every case
+ *   node --import tsx test/scenarios/build.ts leaf-expired    # only the cases named
  *
  * Reports and probes are seeded; certificates get new keys on every build (the expectations are
- * written with their fingerprints at the same time).
+ * written with their fingerprints at the same time), so build only the cases you add or change:
+ * the others keep their committed bytes.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
 import type { CertObservation, ProbeResult } from '../../schemas/contracts.ts';
 import { makeCert, type Issued } from '../../lib/certs/make.ts';
@@ -47,6 +50,14 @@ interface Case {
   served?: { service: string; url: string; chain: Issued[] }[];
   files?: Record<string, Issued>;
   bind?: { service: string; name: string; cert: Issued }[];
+  /** Certificate observations of other sources (a secret store, a scan) at their own times. */
+  observed?: { cert: Issued; ts: string; source: CertObservation['source']; endpoint: string; name?: string }[];
+  /** No prober at all (the input without probe data). */
+  noProbes?: boolean;
+  /** Changes to the catalog's services (e.g. another kind of endpoint). */
+  editServices?: (services: ServiceSpec[]) => void;
+  /** Rewrites the report lines after they are generated (delivery order, redeliveries). */
+  reorderReports?: (lines: string[]) => string[];
   expected: Record<string, unknown>;
 }
 
@@ -206,10 +217,116 @@ async function build(): Promise<void> {
     });
   }
 
+  // Each blame rule of DESIGN.md §5, with a case that the rule decides.
+  cases.push({
+    name: 'http-endpoint',
+    description: 'the website also has a plain http:// health endpoint; both fail with HTTP 503 from 13:58 (a bad deploy)',
+    outages: [outage('web')],
+    editServices: (svc) => {
+      svc.find((s) => s.id === 'web')!.endpoints = ['https://shop.example.com/', 'http://shop.example.com/health'];
+    },
+    served: [{ service: 'web', url: 'https://shop.example.com/', chain: await healthy('shop.example.com') }],
+    probeFailures: [failing('web', 'HTTP_503', { httpStatus: 503 })],
+    expected: { incidents: [{ service: 'web', firstHint: { kind: 'probe_failure' }, mentions: ['http://shop.example.com/health'] }], noCertificateBlame: true },
+  });
+  {
+    const pay = await leaf('pay.example.net', '2019-03-10T13:15:00Z', at('13:15'));
+    cases.push({
+      name: 'dependency-root-cause-first',
+      description:
+        "the payment provider's certificate expired at 13:15 (open sessions kept checkout going for a while); payments and the API that depends on it both spike from 14:00, without probe data: one cause, one outage",
+      outages: [outage('api'), outage('payments', 20)],
+      noProbes: true,
+      served: [{ service: 'payments', url: 'https://pay.example.net/', chain: [pay, ca] }],
+      expected: {
+        incidents: [
+          { service: 'api', firstHint: { kind: 'cert_expired', certSha256: sha(pay), relatedService: 'payments' }, mentions: ['api → payments'] },
+          { service: 'payments', firstHint: { kind: 'cert_expired', certSha256: sha(pay) } },
+        ],
+        sameOutage: [['api', 'payments']],
+      },
+    });
+  }
+  {
+    // A cross-signed root (issued by the corpus root) and the intermediate under it, both ending at 13:55.
+    const cross = await makeCert({ subject: 'CN=Corpus Cross Root', isCA: true, issuer: root, notBefore: d('2015-03-10T13:55:00Z'), notAfter: d(at('13:55')) });
+    const inter = await makeCert({ subject: 'CN=Corpus Chain Intermediate', isCA: true, issuer: cross, notBefore: d('2016-03-10T13:55:00Z'), notAfter: d(at('13:55')) });
+    const l = await leaf('shop.example.com', '2019-06-01T00:00:00Z', '2021-06-01T00:00:00Z', inter);
+    cases.push({
+      name: 'cross-signed-chain-expired',
+      description: 'a cross-signed root and the intermediate under it expired at the same instant (13:55): one cause, not two suspects',
+      outages: [outage('web')],
+      served: [{ service: 'web', url: 'https://shop.example.com/', chain: [l, inter, cross] }],
+      probeFailures: [failing('web', 'CERT_HAS_EXPIRED', { tls: tlsOf([l, inter, cross]) }, at('13:55'))],
+      expected: { incidents: [{ service: 'web', firstHint: { kind: 'chain_expired', certSha256: sha(inter), minConfidence: 0.5 }, mentions: ['Corpus Cross Root', '13:55 UTC'] }] },
+    });
+  }
+  {
+    const old = await makeCert({ subject: 'CN=Shop static content, O=Shop', dnsNames: ['static.shop.example.com'], issuer: ca, notBefore: d('2019-03-10T13:57:00Z'), notAfter: d(at('13:57')) });
+    const other = await makeCert({ subject: 'CN=Shop static content, O=Shop', dnsNames: ['assets.shop.example.com'], issuer: ca, notBefore: d('2020-02-20T00:00:00Z'), notAfter: d('2021-02-20T00:00:00Z') });
+    cases.push({
+      name: 'renewal-other-names',
+      description: 'the static-content certificate expired at 13:57; a newer certificate with the same subject but for other host names is bound to the same service: not its renewal',
+      outages: [outage('web', 30)],
+      served: [{ service: 'cdn', url: 'https://static.shop.example.com/', chain: [old, ca] }],
+      files: { 'assets-shop-2020.pem': other },
+      bind: [{ service: 'cdn', name: 'assets-shop-2020', cert: other }],
+      probeFailures: [failing('cdn', 'CERT_HAS_EXPIRED', { tls: tlsOf([old, ca]) }, at('13:57'))],
+      expected: { incidents: [{ service: 'web', firstHint: { kind: 'cert_expired', certSha256: sha(old), relatedService: 'cdn' }, noHint: ['renewal_not_deployed'] }], neverBlamed: [sha(other)] },
+    });
+  }
+  {
+    const staged = await leaf('api.shop.example.com', at('16:00'), '2021-03-10T16:00:00Z');
+    cases.push({
+      name: 'not-yet-valid-never-served',
+      description: 'the API spikes at 14:00 without probe data; its renewal (valid from 16:00) was put in the secret store at 13:30 and never served',
+      outages: [outage('api')],
+      noProbes: true,
+      observed: [{ cert: staged, ts: at('13:30'), source: 'k8s', endpoint: 'shop/api-tls-next:tls.crt', name: 'api-tls-next' }],
+      bind: [{ service: 'api', name: 'api-tls-next', cert: staged }],
+      expected: { incidents: [{ service: 'api' }], neverBlamed: [sha(staged)], noCertificateBlame: true },
+    });
+  }
+  {
+    // The API's partition is read four hours behind the others, and its consumer restarts every ten
+    // minutes from its last commit a quarter of an hour back: those reports arrive again.
+    const LAG = 4 * 3_600_000;
+    let redelivered = 0;
+    cases.push({
+      name: 'redelivery-lagging-partition',
+      description: "the API's reports are read four hours behind the other services' and partly redelivered; every redelivered report counts once",
+      outages: [outage('api')],
+      reorderReports: (lines) => {
+        const keyed = lines.map((line, i) => {
+          const r = JSON.parse(line) as { ts: string; service: string };
+          const t = Date.parse(r.ts);
+          return { line, i, key: r.service === 'api' ? t + LAG : t, api: r.service === 'api', t };
+        });
+        const from = Date.parse(at('12:00'));
+        const to = Date.parse(at('16:00'));
+        const again: typeof keyed = [];
+        for (let restart = from; restart < to; restart += 10 * 60_000) {
+          for (const e of keyed) if (e.api && e.t >= restart - 15 * 60_000 && e.t < restart) again.push({ ...e, key: restart + LAG, i: e.i + lines.length });
+        }
+        redelivered = again.length;
+        return [...keyed, ...again].sort((a, b) => a.key - b.key || a.i - b.i).map((e) => e.line);
+      },
+      expected: {
+        incidents: [{ service: 'api' }],
+        get duplicatesDropped() {
+          return redelivered;
+        },
+      },
+    });
+  }
+
+  const only = process.argv.slice(2);
   for (const [i, c] of cases.entries()) {
+    if (only.length > 0 && !only.includes(c.name)) continue;
     const dir = join(HERE, c.name);
     rmSync(dir, { recursive: true, force: true });
     const svc = services();
+    c.editServices?.(svc);
     for (const b of c.bind ?? []) svc.find((s) => s.id === b.service)!.certificates = [{ name: b.name, sha256: sha(b.cert) }];
     const probeTls: Record<string, ProbeResult['tls']> = { ...c.probeTls };
     for (const s of c.served ?? []) probeTls[s.service] ??= tlsOf(s.chain);
@@ -221,7 +338,7 @@ async function build(): Promise<void> {
       gzipReports: true,
       gzipProbes: true,
       outages: c.outages,
-      probeRegions: ['eu', 'us'],
+      probeRegions: c.noProbes ? [] : ['eu', 'us'],
       probesFromIso: at('12:00'),
       probesToIso: at('17:00'),
       probeTls,
@@ -233,6 +350,12 @@ async function build(): Promise<void> {
         chain: s.chain.map((x, j) => ({ ...factsOf(x.cert), ...(s.chain[j + 1] ? { issuerSha256: sha(s.chain[j + 1]!) } : {}) })),
       }),
     );
+    for (const o of c.observed ?? []) observations.push({ ts: o.ts, source: o.source, ...factsOf(o.cert.cert), endpoint: o.endpoint, ...(o.name ? { name: o.name } : {}) });
+    if (c.reorderReports) {
+      const file = join(dir, 'reports.ndjson.gz');
+      const lines = gunzipSync(readFileSync(file)).toString('utf8').trim().split('\n');
+      writeFileSync(file, gzipSync(`${c.reorderReports(lines).join('\n')}\n`, { level: 9 }));
+    }
     if (observations.length > 0) writeFileSync(join(dir, 'certs.ndjson'), observations.map((o) => JSON.stringify(o)).join('\n') + '\n');
     for (const [file, cert] of Object.entries(c.files ?? {})) {
       mkdirSync(dirname(join(dir, 'certs', file)), { recursive: true });

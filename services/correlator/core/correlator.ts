@@ -16,7 +16,7 @@ import type { CertObservation, Hint, Incident, ProbeResult, StatusPost, UserRepo
 import type { Catalog } from '../../../lib/catalog.ts';
 import { ReportDetector, MINUTE_MS, type Alarm } from './detector.ts';
 import { CertTable, PostLog, ProbeTracker } from './evidence.ts';
-import { rankHints, sortHints, type HintContext, type IncidentView } from './hints.ts';
+import { outageIdOf, rankHints, sortHints, type HintContext, type IncidentView } from './hints.ts';
 import { defaultParams, type CorrelatorParams } from './params.ts';
 
 export type CorrelatorEvent =
@@ -39,6 +39,8 @@ interface IncidentState {
   revision: number;
   /** What was last published, to publish only real changes. */
   signature: string;
+  /** The outage this incident belongs to: shared by the incidents of one cause (`outageIdOf`). */
+  outageId: string;
   updatedAtMs: number;
 }
 
@@ -249,6 +251,7 @@ export class CorrelatorCore {
       hints: [],
       revision: 0,
       signature: '',
+      outageId: incidentId(service, alarm.onsetMs),
       updatedAtMs: alarm.detectedAtMs,
     };
     st.incident = fresh;
@@ -273,10 +276,11 @@ export class CorrelatorCore {
     const seen = new Set(fresh.map(key));
     const kept = inc.hints.filter((h) => !seen.has(key(h)));
     inc.hints = kept.length === 0 ? fresh : sortHints([...fresh, ...kept]);
+    inc.outageId = outageIdOf(inc.id, inc.hints);
   }
 
   private signature(inc: IncidentState): string {
-    return JSON.stringify([inc.status, inc.resolvedAtMs, Math.round(inc.peakPerMin), inc.hints.map((h) => [h.kind, h.certSha256, h.relatedService, h.confidence, h.summary])]);
+    return JSON.stringify([inc.status, inc.resolvedAtMs, Math.round(inc.peakPerMin), inc.outageId, inc.hints.map((h) => [h.kind, h.certSha256, h.relatedService, h.confidence, h.summary])]);
   }
 
   private publishIfChanged(st: ServiceState, inc: IncidentState, out: Incident[]): void {
@@ -294,7 +298,7 @@ export class CorrelatorCore {
     const inc = this.services.get(service)?.incident;
     if (!inc) return undefined;
     if (inc.status === 'resolved' && (inc.resolvedAtMs ?? 0) < nowMs - this.params.detector.reopenMinutes * MINUTE_MS) return undefined;
-    return { service, onsetMs: inc.onsetMs, status: inc.status, ...(inc.hints[0] ? { topHint: inc.hints[0] } : {}) };
+    return { id: inc.id, service, onsetMs: inc.onsetMs, status: inc.status, outageId: inc.outageId, ...(inc.hints[0] ? { topHint: inc.hints[0] } : {}) };
   }
 
   private toIncident(i: IncidentState): Incident {
@@ -308,6 +312,7 @@ export class CorrelatorCore {
       peakPerMin: i.peakPerMin,
       baselinePerMin: Math.round(i.baselinePerMin * 100) / 100,
       hints: i.hints,
+      outageId: i.outageId,
       revision: i.revision,
       updatedAt: iso(i.updatedAtMs),
     };
