@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { loadCatalog } from '../../lib/catalog.ts';
+import { loadCatalog, parseCatalog } from '../../lib/catalog.ts';
 import { PostClassifier } from './classify.ts';
 
 interface Labelled {
@@ -52,5 +52,15 @@ describe('post classifier on the labelled set', () => {
     process.stdout.write(`# ${line}\n`);
     if (process.env.SHOW_MISSES) for (const m of misses) process.stdout.write(`#   ${m}\n`);
     assert.ok(precision >= 0.9, line);
+  });
+});
+
+describe('post classifier on any catalog', () => {
+  it('reads its service words from the catalog alone: a short word counts as the name only where grammar makes it one', () => {
+    const c = new PostClassifier(parseCatalog('services:\n  - id: relay\n    name: Acme Relay\n    keywords: ["relay outage"]\n'));
+    assert.deepEqual([c.classify({ text: 'relay is down again, cannot send anything' }).kind, c.classify({ text: 'relay is down again, cannot send anything' }).service], ['complaint', 'relay']);
+    assert.equal(c.classify({ text: 'my relay app keeps crashing' }).service, 'relay');
+    assert.equal(c.classify({ text: 'both relay teams failed to finish, the baton dropped' }).kind, 'other');
+    assert.equal(c.classify({ text: 'swapped the relay out, the old one was broken' }).kind, 'other');
   });
 });

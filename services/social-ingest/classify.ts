@@ -4,8 +4,9 @@
  *
  * Deliberately plain and explainable, as the established report-counting sites do it: a post
  * counts only when it names a service (keyword, name, hashtag, mention or host) AND uses outage
- * language about it, and not when the service's word is used in another sense ("zoom in",
- * "slack off", "both teams played", "the outlook for 2025") or the post says it works again.
+ * language about it, and not when the service's short word is used in its ordinary sense (a verb
+ * with a particle, a common noun after a quantifier: see `usedAsName`) or the post says it works
+ * again. Every service word comes from the catalog (names, keywords, hosts, status accounts).
  */
 import { serviceHosts, type Catalog, type CatalogService } from '../../lib/catalog.ts';
 
@@ -27,14 +28,14 @@ interface Matcher {
   service: CatalogService;
   /** Strong: keywords, full name, hashtags, mentions, hosts. */
   strong: RegExp[];
-  /** Weak: the bare short word ("teams", "zoom"), which has other senses. */
-  weak?: RegExp;
+  /** Weak: the bare short words of the service (its id, the last word of its name), which may have other senses. */
+  weak: string[];
 }
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const phrase = (s: string) => new RegExp(`(^|[^\\p{L}\\p{N}])${esc(s.toLowerCase())}($|[^\\p{L}\\p{N}])`, 'u');
 
-/** The short word of a service: its id or the last word of its name ("Microsoft Teams" → teams). */
+/** The short words of a service: its id and the last word of its name ("Acme Chat" → chat). */
 function shortWords(s: CatalogService): string[] {
   const words = new Set<string>();
   if (/^[a-z]+$/.test(s.id)) words.add(s.id);
@@ -54,7 +55,7 @@ function matchers(catalog: Catalog): Matcher[] {
       new RegExp(`[#@](${[compact, ...words].map(esc).join('|')})\\w*`, 'i'),
       ...hosts.map(phrase),
     ];
-    return { service: s, strong, ...(words.length > 0 ? { weak: new RegExp(`\\b(${words.map(esc).join('|')})\\b`, 'i') } : {}) };
+    return { service: s, strong, weak: words };
   });
 }
 
@@ -76,18 +77,31 @@ const OUTAGE = [
   /\b(problems?|issues?)\s+(with|signing|logging|connecting)\b/i,
 ];
 
-/** The service's word used in another sense. */
-const OTHER_SENSE = [
-  /\bzoom(ed|ing)?\s+(in|out)\b/i,
-  /\bzoom (lens|level|factor)/i,
-  /\bslack(ing|ed|er)?\s+(off|on)\b/i,
-  /\b(some|no|any|cut (me|him|her|us|them)|a bit of)\s+slack\b/i,
-  /\boutlook\s+(for|on|of|is (bright|positive|grim|good|bad)|remains)\b/i,
-  /\b(economic|market|weather|financial|career|positive|negative|stable)\s+outlook\b/i,
-  /\bteams\s+(won|lost|beat|played|score[sd]?|advance[sd]?|qualif\w+|tied|draw|faced|face|compete|competing|met|meet)\b/i,
-  /\b(both|two|rival|sports?|football|soccer|basketball|hockey|baseball|nba|nfl|college|national|dev|sales|support|marketing|engineering|product|design|cross-functional|remote|small|our|my|other)\s+teams\b(?!\s+(app|call|meeting|chat|is|are|down|keeps|won't|not))/i,
-  /\bsign-?in\s+sheet\b/i,
-];
+/**
+ * Whether a bare short word (a service's id or the last word of its name, taken from the catalog)
+ * is used as that service's name rather than in its ordinary sense. Decided by the grammar around
+ * it, never by a list of particular services: a verb with a particle after it ("… in", "… off",
+ * "… for"), or a common noun after a quantifier, a possessive or a number ("both …", "our …",
+ * "two …") is the ordinary word, unless what follows makes it a product ("… app", "… call",
+ * "… is down").
+ */
+const AS_PRODUCT_AFTER = /^(app|apps|call|calls|meeting|meetings|chat|chats|client|desktop|web|account|login|sign-?in|audio|video|notifications?|messages?|calendar|mail|email|inbox|channels?|is|are|was|were|has|have|hasn'?t|hasnt|doesn'?t|doesnt|keeps?|kept|won'?t|wont|can'?t|cant|isn'?t|isnt|not|down|crash\w*|error\w*|outage|status|server|servers|service|again|today|right|just|still|randomly|anymore|broke|broken|died|dead|fails?|failed|failing|stopped|freez\w*|froze|lagging|glitch\w*)$/;
+const ORDINARY_AFTER = /^(in|out|off|on|for|of|up|into|through|around|away|ahead|at|over|back|lens|level|levels|factor|played|play|playing|won|win|wins|lost|lose|beat|beats|scored|score|scores|advance[sd]?|qualif\w*|tied|tie|draw|drew|faced?|compete\w*|met|meet|meets|remains?|looks?|seems? (good|bad|bright|grim|positive|negative))$/;
+const ORDINARY_BEFORE = /^(both|two|three|four|several|many|some|no|any|all|other|rival|opposing|our|my|your|their|his|her|its|a|an|bit|more|less|little|zero|cut|give|gave|economic|market|weather|financial|career|positive|negative|stable|sports?|football|soccer|basketball|hockey|baseball|college|national|dev|sales|support|marketing|engineering|product|design|remote|small|big|cross-functional|agile)$/;
+
+function usedAsName(text: string, word: string): boolean {
+  const tokens = text.toLowerCase().split(/[^\p{L}\p{N}'-]+/u).filter(Boolean);
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t !== word) continue;
+    const after = tokens[i + 1] ?? '';
+    const before = tokens[i - 1] ?? '';
+    if (AS_PRODUCT_AFTER.test(after)) return true;
+    if (ORDINARY_AFTER.test(after) || `${after} ${tokens[i + 2] ?? ''}`.match(ORDINARY_AFTER) || ORDINARY_BEFORE.test(before)) continue;
+    return true;
+  }
+  return false;
+}
 
 const RECOVERED = /\b(back up|back online|working again|works again|is back|are back|fixed now|resolved now|seems fine now|all good now)\b/i;
 
@@ -118,11 +132,10 @@ export class PostClassifier {
   /** The services a text names: strong matches first, then weak ones not used in another sense. */
   servicesIn(text: string): { service: string; strong: boolean }[] {
     const lower = text.toLowerCase();
-    const otherSense = OTHER_SENSE.some((r) => r.test(text));
     const out: { service: string; strong: boolean }[] = [];
     for (const m of this.matchers) {
       if (m.strong.some((r) => r.test(lower))) out.push({ service: m.service.id, strong: true });
-      else if (m.weak?.test(lower) && !otherSense) out.push({ service: m.service.id, strong: false });
+      else if (m.weak.some((w) => usedAsName(text, w))) out.push({ service: m.service.id, strong: false });
     }
     return out.sort((a, b) => Number(b.strong) - Number(a.strong));
   }
