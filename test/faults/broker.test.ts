@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startBroker, type Broker } from '../kafka/broker.ts';
 import { brokersOrSkip } from '../helpers/kafka.ts';
-import { EXAMPLE, FaultRun, SEEDS, createRng, embeddedIncidents, judge, readInputs, summary, until, type IncidentView } from './harness.ts';
+import { EXAMPLE, FaultRun, SEEDS, seeded, embeddedIncidents, judge, readInputs, summary, until, type IncidentView } from './harness.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'outage-faults-broker-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -32,7 +32,7 @@ describe('faults: broker kill -9 and restart', { timeout: 240_000 }, () => {
     try {
       broker = await startBroker();
       run = new FaultRun(broker.brokers, tmp, 'broker');
-      const rng = createRng(SEEDS[0]!);
+      const rng = seeded(SEEDS[0]!);
       // A point among the published input messages, 20 % to 80 % in.
       const killAt = Math.floor((0.2 + 0.6 * rng()) * inputs.inputMessages);
       const correlator = await run.start('correlator');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { brokersOrSkip } from '../helpers/kafka.ts';
-import { EXAMPLE, FaultRun, SEEDS, createRng, embeddedIncidents, judge, readInputs, summary, until, type IncidentView } from './harness.ts';
+import { EXAMPLE, FaultRun, SEEDS, seeded, embeddedIncidents, judge, readInputs, summary, until, type IncidentView } from './harness.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'outage-faults-sink-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -27,7 +27,7 @@ describe('faults: sink SIGKILL', { timeout: 300_000 }, () => {
       if (!brokers) return;
       const run = new FaultRun(brokers, tmp, `sink-${seed}`);
       try {
-        const rng = createRng(seed);
+        const rng = seeded(seed);
         // A point among the sink's stored input rows (its committed offsets), 5 % to 90 % in.
         const killAfter = Math.floor((0.05 + 0.85 * rng()) * inputs.inputMessages);
         await run.start('correlator');
