@@ -26,6 +26,12 @@ export interface Metrics {
   /** 1 while the store accepts writes, 0 while writes fail with an outage (connection refused, timeouts, …). */
   readonly storeUp: Gauge;
   readonly storeWriteErrors: Counter<'table' | 'kind'>;
+  /** Messages the correlator stepped again to rebuild the state of partitions it was assigned (published before). */
+  readonly stateReplayed: Counter<'topic'>;
+  /** Partitions of the correlator whose state is being rebuilt now (0 once caught up). */
+  readonly stateRebuilding: Gauge;
+  /** Checkpoints (where a partition's rebuild would start) the correlator has written. */
+  readonly stateCheckpoints: Counter;
   /**
    * Registers a refresh run before every scrape of the lag gauge (the Kafka bus asks the broker);
    * returns the function that removes it.
@@ -103,6 +109,14 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       labelNames: ['table', 'kind'],
       registers,
     }),
+    stateReplayed: new Counter({
+      name: 'outage_state_replayed_messages_total',
+      help: 'Messages stepped again to rebuild the state of partitions this instance was assigned (their results were published before)',
+      labelNames: ['topic'],
+      registers,
+    }),
+    stateRebuilding: new Gauge({ name: 'outage_state_rebuilding_partitions', help: 'Partitions whose state is being rebuilt now', registers }),
+    stateCheckpoints: new Counter({ name: 'outage_state_checkpoints_total', help: 'Checkpoints written (where a rebuild of a partition would start)', registers }),
     inputErrors: new Counter({
       name: 'outage_input_errors_total',
       help: 'Input files or lines that could not be read (replay, certificate scans)',

@@ -243,8 +243,34 @@ export const DeadLetter = Type.Object(
 export type DeadLetter = Static<typeof DeadLetter>;
 export type DeadLetterReason = DeadLetter['reason'];
 
+const Offset = Type.String({ pattern: '^(0|[1-9][0-9]{0,18})$', description: 'a Kafka offset as a decimal string' });
+
+/**
+ * Where a stateful consumer group's rebuild of one input partition starts (correlator.checkpoints.v1,
+ * compacted, key = `group|topic|partition`): the first offset whose event lies inside the group's
+ * state horizon, as of the committed offset `coveredTo`. Any older checkpoint is safe too (it only
+ * re-reads more), so a lost or late checkpoint costs time, never correctness.
+ */
+export const Checkpoint = Type.Object(
+  {
+    group: Type.String({ minLength: 1, maxLength: 256 }),
+    topic: Type.String({ minLength: 1, maxLength: 256 }),
+    partition: Type.Integer({ minimum: 0 }),
+    /** The first offset a rebuild of this partition reads. */
+    rebuildFrom: Offset,
+    /** The group's committed offset of the partition when this was written. */
+    coveredTo: Offset,
+    /** Event time of the first minute the state still needs (the horizon's start), when known. */
+    horizonStart: Type.Optional(Timestamp),
+    /** Wall-clock time of writing. */
+    ts: Timestamp,
+  },
+  { $id: 'Checkpoint', title: 'Checkpoint', description: "Where a rebuild of a stateful group's partition starts (correlator.checkpoints.v1, key = group|topic|partition)" },
+);
+export type Checkpoint = Static<typeof Checkpoint>;
+
 /** Every contract by name: the generator of `schemas/json/` and the tests iterate over this. */
-export const contracts = { UserReport, StatusPost, ProbeResult, CertObservation, Incident, DeadLetter } satisfies Record<
+export const contracts = { UserReport, StatusPost, ProbeResult, CertObservation, Incident, DeadLetter, Checkpoint } satisfies Record<
   string,
   TSchema
 >;

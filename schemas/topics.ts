@@ -9,7 +9,7 @@ export interface TopicSpec {
   readonly name: string;
   readonly contract: ContractName;
   /** How the message key is derived; all events of one key land in one partition. */
-  readonly key: 'service' | 'sha256+endpoint' | 'id' | 'source-topic';
+  readonly key: 'service' | 'sha256+endpoint' | 'id' | 'source-topic' | 'group+topic+partition';
   readonly partitions: number;
   /** Compacted topics keep the latest record per key forever (a global table). */
   readonly compacted: boolean;
@@ -88,11 +88,24 @@ export const topics = {
     key: 'source-topic',
     partitions: 1,
     compacted: false,
-    // The sink (dead letters of every topic, rows the store refuses), the scenario feed (lines it
-    // cannot read), and the Kafka adapter of any producer (records the broker refuses).
-    producers: ['sink', 'replay', 'bus'],
+    // The sink (dead letters of every topic, rows the store refuses), the correlator (of its
+    // checkpoint topic), the scenario feed (lines it cannot read), and the Kafka adapter of any
+    // producer (records the broker refuses).
+    producers: ['sink', 'correlator', 'replay', 'bus'],
     consumers: ['sink'],
     deadLetteredBy: 'sink',
+  },
+  checkpoints: {
+    // Where each input partition's state rebuild starts (services/correlator/README-section.md):
+    // one small record per group, topic and partition, compacted, read in full by every instance.
+    name: 'correlator.checkpoints.v1',
+    contract: 'Checkpoint',
+    key: 'group+topic+partition',
+    partitions: 1,
+    compacted: true,
+    producers: ['correlator'],
+    consumers: ['correlator'],
+    deadLetteredBy: 'correlator',
   },
 } as const satisfies Record<string, TopicSpec>;
 
@@ -103,6 +116,11 @@ export type TopicName = (typeof topics)[TopicId]['name'];
 export const topicByName: ReadonlyMap<string, TopicSpec & { id: TopicId }> = new Map(
   (Object.entries(topics) as [TopicId, TopicSpec][]).map(([id, spec]) => [spec.name, { ...spec, id }]),
 );
+
+/** The key a checkpoint is compacted under: one record per consumer group and input partition. */
+export function checkpointKey(c: { group: string; topic: string; partition: number }): string {
+  return `${c.group}|${c.topic}|${c.partition}`;
+}
 
 /** The key a certificate observation is compacted under: one record per certificate and place. */
 export function certKey(o: { sha256: string; endpoint?: string | undefined; source: string }): string {

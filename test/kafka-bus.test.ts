@@ -26,6 +26,7 @@ async function kafkaFixture(brokers: string[], extra: Partial<KafkaBusOptions> =
     metrics,
     prefix,
     timeoutMs: 60_000,
+    partitioned: true,
     async bus() {
       const bus = new KafkaBus({
         brokers,

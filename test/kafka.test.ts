@@ -55,7 +55,7 @@ describe('Kafka: topics, processes, dead letters and crash recovery', { timeout:
       });
       for (const r of configs.resources) {
         const get = (n: string) => r.configEntries.find((e) => e.configName === n)?.configValue;
-        if (r.resourceName === prefix + topics.certs.name) assert.equal(get('cleanup.policy'), 'compact');
+        if (Object.values(topics).some((s) => s.compacted && r.resourceName === prefix + s.name)) assert.equal(get('cleanup.policy'), 'compact');
         else {
           assert.equal(get('cleanup.policy'), 'delete', r.resourceName);
           assert.equal(get('retention.ms'), '-1', `${r.resourceName} must keep 2020 event times`);

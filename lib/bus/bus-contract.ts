@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
 import type { DeadLetter } from '../../schemas/contracts.ts';
 import { topics } from '../../schemas/topics.ts';
-import type { Bus, BusMessage } from './bus.ts';
+import type { Bus, BusMessage, StatefulSubscription, TopicPartition } from './bus.ts';
 import { DEAD_LETTER_VALUE_BYTES, decodeBatch, publishDeadLetters } from './dead-letters.ts';
 
 export interface BusFixture {
@@ -22,6 +22,12 @@ export interface BusFixture {
   bus(): Promise<Bus>;
   /** How long a delivery may take (group joins and fetch waits on Kafka). */
   readonly timeoutMs: number;
+  /**
+   * Whether each `bus()` is an instance of its own whose partitions move to the others when it
+   * closes (Kafka). Unset: one process (the memory bus), where a stateful handler's state never
+   * moves, so nothing is rebuilt.
+   */
+  readonly partitioned?: boolean;
   /** Closes every bus the fixture made. */
   close(): Promise<void>;
 }
@@ -36,6 +42,19 @@ export async function until(check: () => boolean, timeoutMs: number, what: () =>
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A stateful subscription's hooks, recording every call; `from` answers `rebuildFrom`. */
+function recordingState(from?: (tp: TopicPartition) => string | undefined) {
+  const calls = { rebuildFrom: [] as TopicPartition[], assigned: [] as TopicPartition[], live: [] as TopicPartition[], revoked: [] as TopicPartition[], committed: 0 };
+  const hooks: StatefulSubscription = {
+    rebuildFrom: (tp) => (calls.rebuildFrom.push(tp), from?.(tp)),
+    assigned: (tps) => void calls.assigned.push(...tps),
+    live: (tp) => void calls.live.push(tp),
+    revoked: (tps) => void calls.revoked.push(...tps),
+    committed: async () => void calls.committed++,
+  };
+  return { calls, hooks };
 }
 
 const text = (m: BusMessage) => Buffer.from(typeof m.value === 'string' ? Buffer.from(m.value) : m.value).toString('utf8');
@@ -207,6 +226,65 @@ export function busContract(name: string, make: BusFactory): void {
         assert.equal(letter.truncated, true);
         assert.equal(Buffer.from(letter.valueBase64, 'base64').toString('utf8'), big.slice(0, DEAD_LETTER_VALUE_BYTES));
         assert.ok(bytes < 100_000, `a dead letter of ${bytes} bytes`);
+      });
+    });
+
+    it('a stateful subscription gets every message once, none flagged replayed, and loses nothing while its instance keeps its partitions', async (t) => {
+      await withFixture(t, make, async (fx) => {
+        const bus = await fx.bus();
+        const got: BusMessage[] = [];
+        const { calls, hooks } = recordingState();
+        await bus.subscribe({ group: 'stateful-one', topics: [topics.reports.name], stateful: hooks, eachBatch: async (b) => void got.push(...b) });
+        await bus.publish(topics.reports.name, Array.from({ length: 40 }, (_, i) => ({ key: `k${i % 4}`, value: `m${i}` })));
+        await until(() => got.length >= 40, fx.timeoutMs, () => `${got.length} of 40 delivered`);
+        await bus.drain();
+        assert.deepEqual(got.map(text).sort(), Array.from({ length: 40 }, (_, i) => `m${i}`).sort());
+        assert.ok(got.every((m) => !m.replayed));
+        assert.deepEqual(calls.revoked, []);
+        // Kafka asks where to rebuild each partition it was assigned (nothing committed yet: nothing replayed).
+        assert.ok(calls.rebuildFrom.every((tp) => tp.topic === topics.reports.name));
+        if (fx.partitioned) {
+          assert.equal(new Set(got.map((m) => m.partition)).size > 0 && got.every((m) => typeof m.partition === 'number'), true);
+          await until(() => calls.committed > 0, fx.timeoutMs, () => 'committed offsets never reported');
+        }
+      });
+    });
+
+    it('moves a stateful partition with its state: the new holder re-reads it from rebuildFrom, flagged replayed below what the group committed; the old one is told', async (t) => {
+      await withFixture(t, make, async (fx) => {
+        if (!fx.partitioned) {
+          t.diagnostic('one process: a stateful handler keeps its state as long as the bus, nothing is rebuilt or revoked');
+          return;
+        }
+        const first = await fx.bus();
+        const one = recordingState();
+        const gotFirst: BusMessage[] = [];
+        await first.subscribe({ group: 'stateful-move', topics: [topics.reports.name], stateful: one.hooks, eachBatch: async (b) => void gotFirst.push(...b) });
+        await first.publish(topics.reports.name, Array.from({ length: 20 }, (_, i) => ({ key: 'teams', value: `m${i}` })));
+        await until(() => gotFirst.length >= 20, fx.timeoutMs, () => `${gotFirst.length} of 20 delivered`);
+        await first.drain();
+        const partition = gotFirst[0]!.partition!;
+        const offsets = gotFirst.map((m) => Number(m.offset));
+        // A second instance joins: the partitions handed to it are revoked from the first.
+        const second = await fx.bus();
+        const two = recordingState((tp) => (tp.partition === partition ? String(offsets[5]) : undefined));
+        const gotSecond: BusMessage[] = [];
+        await second.subscribe({ group: 'stateful-move', topics: [topics.reports.name], stateful: two.hooks, eachBatch: async (b) => void gotSecond.push(...b) });
+        await until(() => two.calls.assigned.length > 0 && one.calls.revoked.length > 0, fx.timeoutMs, () => `assigned ${JSON.stringify(two.calls.assigned)}, revoked ${JSON.stringify(one.calls.revoked)}`);
+        const key = (tp: TopicPartition) => `${tp.topic}|${tp.partition}`;
+        assert.deepEqual(one.calls.revoked.map(key).sort(), two.calls.assigned.map(key).sort());
+        // The first instance leaves: the second takes every partition; the one holding the data is re-read from offset 5.
+        await first.close();
+        await until(() => gotSecond.length >= 15, fx.timeoutMs, () => `${gotSecond.length} of 15 replayed`);
+        const replay = gotSecond.filter((m) => m.partition === partition);
+        assert.deepEqual(replay.map(text), Array.from({ length: 15 }, (_, i) => `m${i + 5}`));
+        assert.ok(replay.every((m) => m.replayed === true), 'messages the group had committed come flagged replayed');
+        assert.ok(two.calls.live.some((tp) => tp.partition === partition));
+        // What follows is new.
+        await second.publish(topics.reports.name, [{ key: 'teams', value: 'fresh' }]);
+        await until(() => gotSecond.some((m) => text(m) === 'fresh'), fx.timeoutMs, () => 'fresh message not delivered');
+        assert.equal(gotSecond.find((m) => text(m) === 'fresh')!.replayed, undefined);
+        assert.equal(gotSecond.filter((m) => text(m) === 'm5').length, 1, 'replayed once');
       });
     });
 

@@ -35,6 +35,54 @@ export interface BusMessage extends OutgoingMessage {
    * bus delivered): whoever decodes it.
    */
   readonly deadLetterOwner?: boolean;
+  /**
+   * Delivered again to rebuild a stateful subscription's state (`Subscription.stateful`): the
+   * group had committed it before this instance was assigned its partition, so whatever it
+   * caused was published then. The handler updates its state and publishes nothing for it.
+   */
+  readonly replayed?: boolean;
+}
+
+export interface TopicPartition {
+  readonly topic: TopicName;
+  readonly partition: number;
+}
+
+export interface TopicPartitionOffset extends TopicPartition {
+  /** The next offset to read (Kafka's committed offset): everything before it is handled. */
+  readonly offset: string;
+}
+
+/**
+ * A handler whose state is a function of what it read (the correlator). On Kafka, state moves
+ * with partitions: when this instance is assigned a partition it did not hold (a start, a
+ * restart, a rebalance, a scale-out), the bus reads it again from `rebuildFrom` and delivers what
+ * the group had already committed flagged `replayed`, then carries on with new messages; a
+ * partition taken away is reported to `revoked`, whose state the handler drops. Broadcast topics
+ * are read to their end before a partition is rebuilt (a global table, and the checkpoints
+ * `rebuildFrom` answers from, are complete when the replay starts).
+ *
+ * The memory bus runs in one process whose state lives as long as the bus: it never rebuilds,
+ * never replays and never revokes (the partition fields stay unset), so these hooks are not called.
+ */
+export interface StatefulSubscription {
+  /**
+   * The offset a rebuild of this partition starts from (the handler's last checkpoint of it);
+   * undefined: from the earliest offset the topic retains.
+   */
+  rebuildFrom(tp: TopicPartition): string | undefined;
+  /** Partitions assigned to this instance whose state is being rebuilt, before any of their messages. */
+  assigned?(partitions: readonly TopicPartition[]): void;
+  /** A partition's rebuild has reached the group's committed offset: what follows is new. */
+  live?(tp: TopicPartition): void;
+  /** Partitions taken from this instance: drop the state that came from them. */
+  revoked(partitions: readonly TopicPartition[]): void;
+  /**
+   * Called after the group committed these offsets (at most every few seconds per partition, and
+   * once more when a stream goes quiet), between batches: the moment to persist a checkpoint that
+   * describes the state as of exactly those offsets.
+   */
+  committed?(offsets: readonly TopicPartitionOffset[]): Promise<void>;
 }
 
 /** What a handler may use while it works on a batch. */
@@ -71,6 +119,8 @@ export interface Subscription {
    * ordered stream as `topics`.
    */
   readonly broadcastTopics?: readonly TopicName[];
+  /** State that moves with partitions (see `StatefulSubscription`); absent: a stateless handler. */
+  readonly stateful?: StatefulSubscription;
 }
 
 export interface Bus {

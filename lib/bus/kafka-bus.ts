@@ -16,6 +16,17 @@
  * - The lag is read from the broker (high watermark minus committed offset), every few seconds
  *   and before each scrape, so a consumer that stopped shows its lag growing; a lag that does not
  *   go down (no commit while messages wait, or growing at every check) makes `health()` fail.
+ * - A stateful subscription (`Subscription.stateful`) rebuilds the state of every partition this
+ *   instance is assigned and did not hold with its state (start, restart, rebalance, scale-out):
+ *   in the GROUP_JOIN listener (kafkajs emits it after the assignment, before the next fetch) the
+ *   new partitions are paused; once the subscription's broadcast topics are read to their end, the
+ *   group's committed offset is fetched, the partition is sought back to the handler's
+ *   `rebuildFrom` (kafkajs applies a seek at the partition's next fetch) and resumed; messages
+ *   below that committed offset are delivered flagged `replayed`. Such a group commits itself
+ *   (`autoCommit: false`): with autoCommit, kafkajs's `seek()` commits the offset it seeks to,
+ *   which would move the committed offset back over what was already published. A partition
+ *   still held after a rejoin keeps its state unless the group committed past what this instance
+ *   handled (another member had it meanwhile): then it is revoked and rebuilt.
  */
 import { randomUUID } from 'node:crypto';
 import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type EachBatchPayload, type ITopicConfig, type Producer } from 'kafkajs';
@@ -25,7 +36,7 @@ import { combineHealth, HEALTHY, unhealthy, type Health } from '../health.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { retry, type RetryOptions } from '../retry.ts';
-import type { BatchContext, Bus, BusMessage, OutgoingMessage, Subscription, TopicBatch } from './bus.ts';
+import type { BatchContext, Bus, BusMessage, OutgoingMessage, StatefulSubscription, Subscription, TopicBatch, TopicPartition, TopicPartitionOffset } from './bus.ts';
 import { DEFAULT_MAX_MESSAGE_BYTES, deadLetter, deadLetterMessages, messageBytes, ownsDeadLetters, splitOversized } from './dead-letters.ts';
 import { classifyKafkaError, isRetriableKafkaError } from './kafka-errors.ts';
 
@@ -58,6 +69,8 @@ export interface KafkaBusOptions {
    * and how long the lag may grow at every reading (`growthMs`) before `health()` fails.
    */
   lag?: { intervalMs?: number; stallMs?: number; growthMs?: number };
+  /** Stateful subscriptions: the least time between two `committed` calls for one partition (default 5 s). */
+  checkpointIntervalMs?: number;
 }
 
 export function topicConfig(spec: TopicSpec, retentionMs: number, replicationFactor: number, prefix = ''): ITopicConfig {
@@ -83,6 +96,35 @@ const PUBLISH_FAILURE_MS = 60_000;
 
 type ConsumerState = 'starting' | 'running' | 'failing' | 'restarting' | 'closed';
 
+const CHECKPOINT_INTERVAL_MS = 5_000;
+
+/** A partition a stateful group holds in this instance, with the state built from it. */
+interface HeldPartition {
+  readonly tp: TopicPartition;
+  /** The group's committed offset when this instance took the partition: below it, messages are replayed. */
+  readonly replayUntil: number;
+  /** The next offset to hand to the handler (one past the last one it handled). */
+  next: number;
+  /** What this instance last committed (or found committed). */
+  committed: number;
+  live: boolean;
+}
+
+/** What a stateful group keeps across its consumer's restarts and rebalances. */
+interface StatefulGroup {
+  readonly sub: StatefulSubscription;
+  /** The subscription's broadcast consumer: read to its end before a partition is rebuilt. */
+  broadcast: GroupConsumer | undefined;
+  /** Partitions held with their state, by `topic|partition` (topic without prefix). */
+  readonly held: Map<string, HeldPartition>;
+  /** Counts joins, so a set-up overtaken by a newer assignment leaves the partitions to it. */
+  joins: number;
+  /** Offsets committed and not yet reported to `committed`, and when it was last called. */
+  readonly unreported: Map<string, TopicPartitionOffset>;
+  reportedAt: number;
+  reportTimer: NodeJS.Timeout | undefined;
+}
+
 /** One kafkajs consumer of this bus: a subscription's shared topics, or its broadcast topics. */
 interface GroupConsumer {
   /** The name in metrics and health: the group, or `<group>-broadcast`. */
@@ -103,6 +145,12 @@ interface GroupConsumer {
   assigned: Record<string, number[]> | undefined;
   lag: { total: number; committed: number; progressAt: number; growingSince: number | undefined } | undefined;
   lagProblem: string | undefined;
+  /** One past the last offset handled, by `brokerTopic|partition` (how far a broadcast table is read). */
+  readonly handled: Map<string, number>;
+  /** Handler calls and state hooks, one at a time and in order. */
+  serial: Promise<unknown>;
+  /** Set for the shared topics of a stateful subscription. */
+  readonly stateful: StatefulGroup | undefined;
 }
 
 /** A failing handler as kafkajs sees it: retried in place unless it is a programmer error. */
@@ -299,7 +347,7 @@ export class KafkaBus implements Bus {
 
   async subscribe(sub: Subscription): Promise<void> {
     if (this.closing) throw new Error('bus is closed');
-    const add = async (label: string, groupId: string, names: readonly TopicName[]) => {
+    const make = (label: string, groupId: string, names: readonly TopicName[], stateful?: StatefulGroup): GroupConsumer => {
       const gc: GroupConsumer = {
         label,
         group: sub.group,
@@ -314,14 +362,24 @@ export class KafkaBus implements Bus {
         assigned: undefined,
         lag: undefined,
         lagProblem: undefined,
+        handled: new Map(),
+        serial: Promise.resolve(),
+        stateful,
       };
       this.consumers.push(gc);
       this.setState(gc, 'starting');
-      await this.startConsumer(gc);
+      return gc;
     };
-    if (sub.topics.length > 0) await add(sub.group, this.prefix + sub.group, sub.topics);
-    // A group id of its own per process: every instance reads the whole topic.
-    if (sub.broadcastTopics?.length) await add(`${sub.group}-broadcast`, `${this.prefix}${sub.group}-${randomUUID()}`, sub.broadcastTopics);
+    const stateful: StatefulGroup | undefined = sub.stateful
+      ? { sub: sub.stateful, broadcast: undefined, held: new Map(), joins: 0, unreported: new Map(), reportedAt: 0, reportTimer: undefined }
+      : undefined;
+    // A group id of its own per process: every instance reads the whole topic. Started first, so a
+    // stateful group's rebuild finds it under way.
+    const broadcast = sub.broadcastTopics?.length ? make(`${sub.group}-broadcast`, `${this.prefix}${sub.group}-${randomUUID()}`, sub.broadcastTopics) : undefined;
+    const shared = sub.topics.length > 0 ? make(sub.group, this.prefix + sub.group, sub.topics, stateful) : undefined;
+    if (stateful) stateful.broadcast = broadcast;
+    if (broadcast) await this.startConsumer(broadcast);
+    if (shared) await this.startConsumer(shared);
     this.watchLag();
   }
 
@@ -345,18 +403,35 @@ export class KafkaBus implements Bus {
     gc.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       gc.assigned = e.payload.memberAssignment;
+      if (gc.stateful) this.onAssignment(gc, gc.stateful, consumer, e.payload.memberAssignment);
     });
     consumer.on(consumer.events.CRASH, (e) => this.onCrash(gc, consumer, e.payload.error));
     await consumer.connect();
     await consumer.subscribe({ topics: gc.topics.map((n) => this.prefix + n), fromBeginning: true });
-    await consumer.run({ eachBatchAutoResolve: true, autoCommit: true, eachBatch: (payload) => this.handleBatch(gc, payload) });
+    await consumer.run({ eachBatchAutoResolve: true, autoCommit: !gc.stateful, eachBatch: (payload) => this.handleBatch(gc, payload) });
     if (this.closing) return void (await consumer.disconnect()); // closed while it was starting
     if (gc.state === 'starting' || gc.state === 'restarting') this.setState(gc, 'running');
   }
 
-  private async handleBatch(gc: GroupConsumer, { batch, heartbeat, isRunning }: EachBatchPayload): Promise<void> {
+  /** Runs `fn` after everything queued on the group before it (handler calls and state hooks). */
+  private serially<T>(gc: GroupConsumer, fn: () => T | Promise<T>): Promise<T> {
+    const run = gc.serial.then(fn);
+    gc.serial = run.catch(() => undefined);
+    return run;
+  }
+
+  private async handleBatch(gc: GroupConsumer, payload: EachBatchPayload): Promise<void> {
+    const { batch, heartbeat, isRunning } = payload;
+    if (batch.isEmpty()) return;
     const topic = batch.topic.slice(this.prefix.length) as TopicName;
+    const held = gc.stateful?.held.get(`${topic}|${batch.partition}`);
+    // A partition of a stateful group is handled only once its state is set up (it is paused
+    // until then), and not while a seek back to its rebuild start is pending (kafkajs applies it
+    // at the next fetch, over the offsets this batch resolves).
+    if (gc.stateful && held && payload.isStale()) return;
+    if (gc.stateful && !held) throw new HandlerError(gc.label, new Error(`${topic} partition ${batch.partition} delivered before its state was set up`));
     const deadLetterOwner = ownsDeadLetters(gc.group, topic);
+    const replayUntil = held?.replayUntil ?? -1;
     const msgs: BusMessage[] = batch.messages.map((m) => ({
       topic,
       partition: batch.partition,
@@ -365,6 +440,7 @@ export class KafkaBus implements Bus {
       value: m.value ?? new Uint8Array(),
       group: gc.group,
       deadLetterOwner,
+      ...(replayUntil > 0 && Number(m.offset) < replayUntil ? { replayed: true } : {}),
     }));
     const bus = this;
     const ctx: BatchContext = {
@@ -374,16 +450,162 @@ export class KafkaBus implements Bus {
       },
     };
     try {
-      await gc.handler(msgs, ctx);
+      await this.serially(gc, () => gc.handler(msgs, ctx));
     } catch (err) {
       const reason = `handler failed on ${topic} partition ${batch.partition} from offset ${batch.firstOffset()}: ${errorText(err)}`;
       this.setState(gc, 'failing', reason);
       this.opts.logger.warn({ group: gc.label, topic, partition: batch.partition, offset: batch.firstOffset(), err: errorText(err) }, 'consumer handler failed; the batch will be redelivered');
       throw new HandlerError(gc.label, err);
     }
+    const next = Number(batch.lastOffset()) + 1;
+    gc.handled.set(`${batch.topic}|${batch.partition}`, next);
     if (gc.state !== 'running') this.setState(gc, 'running');
     gc.crashes = 0;
+    if (gc.stateful && held) await this.afterStatefulBatch(gc, gc.stateful, held, next, payload);
     await heartbeat();
+  }
+
+  /** A stateful group commits what it handled itself, says when a rebuild has caught up, and reports commits. */
+  private async afterStatefulBatch(gc: GroupConsumer, st: StatefulGroup, held: HeldPartition, next: number, payload: EachBatchPayload): Promise<void> {
+    held.next = next;
+    if (!held.live && next >= held.replayUntil) {
+      held.live = true;
+      await this.serially(gc, () => st.sub.live?.(held.tp));
+      this.opts.logger.info({ group: gc.label, topic: held.tp.topic, partition: held.tp.partition, offset: next }, 'partition state rebuilt');
+    }
+    if (next <= held.committed) return; // replayed: committed before
+    await payload.commitOffsetsIfNecessary({ topics: [{ topic: payload.batch.topic, partitions: [{ partition: held.tp.partition, offset: String(next) }] }] });
+    held.committed = next;
+    st.unreported.set(`${held.tp.topic}|${held.tp.partition}`, { ...held.tp, offset: String(next) });
+    await this.serially(gc, () => this.reportCommits(gc, st, false));
+  }
+
+  /**
+   * Calls the subscription's `committed` with what was committed since its last call: at once
+   * when `checkpointIntervalMs` has passed, else from a timer (a stream that goes quiet still
+   * gets its last commits reported), always between handler calls.
+   */
+  private async reportCommits(gc: GroupConsumer, st: StatefulGroup, fromTimer: boolean): Promise<void> {
+    if (st.unreported.size === 0 || !st.sub.committed) return;
+    const interval = this.opts.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS;
+    const wait = st.reportedAt + interval - Date.now();
+    if (wait > 0 && !fromTimer) {
+      if (!st.reportTimer) {
+        st.reportTimer = setTimeout(() => {
+          st.reportTimer = undefined;
+          if (!this.closing) void this.serially(gc, () => this.reportCommits(gc, st, true));
+        }, wait);
+        st.reportTimer.unref();
+      }
+      return;
+    }
+    const offsets = [...st.unreported.values()].filter((o) => st.held.has(`${o.topic}|${o.partition}`));
+    st.unreported.clear();
+    st.reportedAt = Date.now();
+    try {
+      await st.sub.committed(offsets);
+    } catch (err) {
+      // A checkpoint not written only makes a later rebuild read more: never fail the stream for it.
+      this.opts.logger.warn({ group: gc.label, err: errorText(err) }, 'reporting committed offsets failed');
+    }
+  }
+
+  /**
+   * GROUP_JOIN of a stateful group: partitions no longer assigned are revoked (their state
+   * dropped); every assigned one is paused until it is known to be held with its state, or has
+   * been sought back to its rebuild start.
+   */
+  private onAssignment(gc: GroupConsumer, st: StatefulGroup, consumer: Consumer, assignment: Record<string, number[]>): void {
+    const join = ++st.joins;
+    const assigned: TopicPartition[] = [];
+    for (const [name, partitions] of Object.entries(assignment)) {
+      for (const partition of partitions) assigned.push({ topic: name.slice(this.prefix.length) as TopicName, partition });
+    }
+    const keys = new Set(assigned.map((tp) => `${tp.topic}|${tp.partition}`));
+    const revoked = [...st.held].filter(([k]) => !keys.has(k)).map(([k, h]) => (st.held.delete(k), h.tp));
+    if (revoked.length > 0) void this.serially(gc, () => st.sub.revoked(revoked));
+    if (assigned.length === 0) return;
+    consumer.pause(this.byTopic(assigned));
+    this.setUpPartitions(gc, st, consumer, join, assigned).catch((err: unknown) => {
+      // Without its state a partition must not be handled: the consumer restarts and joins again
+      // (once, whichever of several set-ups failed first).
+      if (gc.consumer !== consumer || this.closing || gc.state === 'restarting') return;
+      this.opts.logger.error({ group: gc.label, err: errorText(err) }, 'setting up partition state failed; restarting the consumer');
+      this.onCrash(gc, consumer, err);
+      void consumer.disconnect().catch(() => undefined);
+    });
+  }
+
+  private byTopic(tps: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
+    const m = new Map<string, number[]>();
+    for (const tp of tps) m.set(this.prefix + tp.topic, [...(m.get(this.prefix + tp.topic) ?? []), tp.partition]);
+    return [...m].map(([topic, partitions]) => ({ topic, partitions }));
+  }
+
+  private async setUpPartitions(gc: GroupConsumer, st: StatefulGroup, consumer: Consumer, join: number, assigned: TopicPartition[]): Promise<void> {
+    const started = Date.now();
+    const current = () => join === st.joins && gc.consumer === consumer && !this.closing;
+    // Leaders move and coordinators load right after topics are made or a broker returns: retried.
+    const again = <T>(fn: () => Promise<T>) =>
+      retry(fn, { retries: 10, initialMs: 200, maxMs: 3_000, shouldRetry: (err) => current() && isRetriableKafkaError(err) });
+    if (st.broadcast) await this.readToEnd(st.broadcast, again);
+    const admin = await this.connectedAdmin();
+    const names = [...new Set(assigned.map((tp) => tp.topic))];
+    const fetched = await again(() => admin.fetchOffsets({ groupId: gc.groupId, topics: names.map((n) => this.prefix + n) }));
+    const lows = new Map<string, number>();
+    for (const n of names) for (const p of await again(() => admin.fetchTopicOffsets(this.prefix + n))) lows.set(`${n}|${p.partition}`, Number(p.low));
+    if (!current()) return; // a newer assignment took over
+    const fresh: TopicPartition[] = [];
+    const rebuilt: HeldPartition[] = [];
+    for (const tp of assigned) {
+      const key = `${tp.topic}|${tp.partition}`;
+      const c = fetched.find((f) => f.topic === this.prefix + tp.topic)?.partitions.find((p) => p.partition === tp.partition);
+      const committed = c && Number(c.offset) >= 0 ? Number(c.offset) : -1;
+      const kept = st.held.get(key);
+      // Held, and nobody committed past what this instance handled: its state is whole.
+      if (kept && committed <= kept.next) continue;
+      if (kept) {
+        st.held.delete(key);
+        await this.serially(gc, () => st.sub.revoked([tp]));
+      }
+      const low = lows.get(key) ?? 0;
+      const asked = await this.serially(gc, () => st.sub.rebuildFrom(tp));
+      // An offset the topic no longer holds reads from its start; one past the commit, from the commit.
+      const from = committed < 0 ? low : Math.min(committed, Math.max(low, asked === undefined ? low : Number(asked)));
+      const held: HeldPartition = { tp, replayUntil: committed, next: from, committed, live: committed <= from };
+      st.held.set(key, held);
+      fresh.push(tp);
+      if (!current()) return;
+      if (committed >= 0 && from !== committed) consumer.seek({ topic: this.prefix + tp.topic, partition: tp.partition, offset: String(from) });
+      if (!held.live) rebuilt.push(held);
+    }
+    if (fresh.length > 0) {
+      await this.serially(gc, async () => {
+        st.sub.assigned?.(fresh);
+        for (const h of st.held.values()) if (h.live && fresh.includes(h.tp)) st.sub.live?.(h.tp);
+      });
+    }
+    if (rebuilt.length > 0) {
+      const replay = rebuilt.reduce((n, h) => n + (h.replayUntil - h.next), 0);
+      this.opts.logger.info(
+        { group: gc.label, partitions: rebuilt.map((h) => `${h.tp.topic}/${h.tp.partition}@${h.next}..${h.replayUntil}`), replay, setUpMs: Date.now() - started },
+        'rebuilding partition state',
+      );
+    }
+    if (current()) consumer.resume(this.byTopic(assigned));
+  }
+
+  /** Resolves once a broadcast consumer has handled every message its topics held when called. */
+  private async readToEnd(gc: GroupConsumer, again: <T>(fn: () => Promise<T>) => Promise<T>): Promise<void> {
+    const admin = await this.connectedAdmin();
+    const ends: [string, number][] = [];
+    for (const t of gc.topics) {
+      for (const p of await again(() => admin.fetchTopicOffsets(this.prefix + t))) if (Number(p.high) > Number(p.low)) ends.push([`${this.prefix + t}|${p.partition}`, Number(p.high)]);
+    }
+    while (!ends.every(([k, high]) => (gc.handled.get(k) ?? 0) >= high)) {
+      if (this.closing) throw new Error('bus closed');
+      await sleep(50);
+    }
   }
 
   /** kafkajs has stopped and disconnected the consumer: start a new one after a backoff. */
@@ -530,7 +752,10 @@ export class KafkaBus implements Bus {
     this.closing = true;
     clearInterval(this.lagTimer);
     this.stopScrape?.();
-    for (const gc of this.consumers) clearTimeout(gc.restartTimer);
+    for (const gc of this.consumers) {
+      clearTimeout(gc.restartTimer);
+      clearTimeout(gc.stateful?.reportTimer);
+    }
     await Promise.allSettled(this.consumers.map((gc) => gc.consumer?.disconnect()));
     for (const gc of this.consumers) this.setState(gc, 'closed');
     await this.lagPoll;

@@ -13,6 +13,11 @@
  * A handler that throws gets its batch again after a backoff (`redelivery`), and `health()` says
  * the group is failing meanwhile; after the last redelivery the group stops, and `drain()`,
  * `publish()` and `backpressure()` reject with why (a replay ends with the error).
+ *
+ * Stateful subscriptions (`Subscription.stateful`) need nothing here: the log, the groups and
+ * their handlers' state live and die together in one process, so no state is ever rebuilt,
+ * replayed or revoked, and the hooks are not called. (A second subscription of a group shares
+ * its keys from where the group is, as any group's does.)
  */
 import type { TopicName } from '../../schemas/topics.ts';
 import { topics } from '../../schemas/topics.ts';

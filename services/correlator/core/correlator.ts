@@ -10,7 +10,14 @@
  * keeps its own event-time clock, moved by its own reports (one partition, in order), and the
  * evidence (probes, posts, certificates) is looked up as of that clock. A consumer that reads one
  * partition hours ahead of another therefore reaches the same decisions as a replay in global
- * event-time order.
+ * event-time order. Everything a service remembers (its detectors, its report ids and reporters,
+ * its incident) is kept and pruned by that service's own clock, never by another partition's.
+ *
+ * What it remembers is bounded in event time (`stateHorizonMinutes`), and a service's state comes
+ * only from its own reports, probes and posts (plus the global certificate table), so an instance
+ * that is handed a partition rebuilds the state of its services by stepping that partition again
+ * from the horizon on (`services/correlator/correlator.ts`), and `forget()` drops them when the
+ * partition moves away.
  */
 import type { CertObservation, Hint, Incident, ProbeResult, StatusPost, UserReport } from '../../../schemas/contracts.ts';
 import type { Catalog } from '../../../lib/catalog.ts';
@@ -52,9 +59,41 @@ interface ServiceState {
   /** This service's event time: the latest of its reports (or of an explicit tick). */
   clockMs: number;
   incident?: IncidentState;
+  /** Report ids seen recently, for dropping redeliveries; bucketed by minute so pruning is cheap. */
+  seenIds: Set<string>;
+  idsByMinute: Map<number, string[]>;
+  /** Last counted report per author (one reporter counts once per window). */
+  reporters: Map<string, number>;
+  /** The latest report minute of this service, and the one it last pruned at. */
+  latestMinute: number;
+  lastPruneMinute: number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** How long a report id is remembered for dropping redeliveries (minutes of the service's clock). */
+export const REPORT_ID_MEMORY_MINUTES = 180;
+
+/**
+ * How far back in event time the state of a service reaches: the detector's ring (the seasonal
+ * days plus the day being filled), the level window before it, and the longest of the windows
+ * that look back from a decision (onset search, resolution plus re-opening, one reporter's
+ * window, report-id memory). Events older than this before a service's latest event no longer
+ * change anything it decides, so a rebuild that steps a partition from its first event inside
+ * the horizon reaches the state of a run that never stopped (probe episodes and status posts are
+ * kept a day, inside it). An incident that is still open, or may re-open, extends it back from
+ * its onset (see `neededSinceMs`).
+ *
+ * @example stateHorizonMinutes(defaultParams) // 8 days + 180 + 90 minutes = 11790
+ */
+export function stateHorizonMinutes(p: CorrelatorParams = defaultParams): number {
+  const d = p.detector;
+  const lookback = Math.max(d.maxOnsetLookbackMinutes, d.quietMinutes + d.reopenMinutes, d.reporterWindowMinutes, REPORT_ID_MEMORY_MINUTES);
+  return (d.seasonDays + 1) * 1440 + d.levelWindowMinutes + lookback;
+}
+
+/** The inputs a service's state comes from, one per topic it is keyed by (`forget` drops one). */
+export type StateSource = 'report' | 'probe' | 'post';
 
 /** Incident ids are derived from service and onset minute, so a replay or redelivery gives the same ids. */
 export function incidentId(service: string, onsetMs: number): string {
@@ -66,14 +105,8 @@ export class CorrelatorCore {
   private readonly certs = new CertTable();
   private readonly probes = new ProbeTracker();
   private readonly posts = new PostLog();
-  /** Report ids seen recently, for dropping redeliveries; bucketed by minute so pruning is cheap. */
-  private readonly seenIds = new Set<string>();
-  private readonly idsByMinute = new Map<number, string[]>();
-  /** Last counted report per service and author (one reporter counts once per window). */
-  private readonly reporters = new Map<string, number>();
-  /** The latest event time seen on any input, for pruning only (never for decisions). */
+  /** The latest event time seen on any input (never used for decisions). */
   private latestMs = -Infinity;
-  private lastPruneMinute = -1;
   private readonly hintCtx: HintContext;
   /** Counters of what was dropped on purpose, so nothing is dropped silently. */
   readonly dropped = { duplicateId: 0, repeatReporter: 0, tooManyServices: 0 };
@@ -111,11 +144,7 @@ export class CorrelatorCore {
         this.certs.upsert(e.value);
         break;
     }
-    if (ts > this.latestMs) {
-      this.latestMs = ts;
-      const minute = Math.floor(ts / MINUTE_MS);
-      if (minute - this.lastPruneMinute >= 60) this.prune(minute);
-    }
+    if (ts > this.latestMs) this.latestMs = ts;
     return out;
   }
 
@@ -176,35 +205,82 @@ export class CorrelatorCore {
     let st = this.services.get(service);
     if (!st) {
       if (this.services.size >= this.params.maxServices) return undefined;
-      st = { service, detector: new ReportDetector(this.params.detector), slices: new Map(), clockMs: -Infinity };
+      st = this.freshState(service);
       this.services.set(service, st);
     }
     return st;
   }
 
+  private freshState(service: string): ServiceState {
+    return {
+      service,
+      detector: new ReportDetector(this.params.detector),
+      slices: new Map(),
+      clockMs: -Infinity,
+      seenIds: new Set(),
+      idsByMinute: new Map(),
+      reporters: new Map(),
+      latestMinute: -Infinity,
+      lastPruneMinute: -Infinity,
+    };
+  }
+
+  /**
+   * Drops what these services learnt from one of their inputs (their partition of it moved to
+   * another instance): from reports, the detectors, report ids, reporters and the incident (the
+   * service starts as if never seen); from probes, their probe series; from posts, their posts.
+   */
+  forget(services: Iterable<string>, source: StateSource): void {
+    for (const service of services) {
+      if (source === 'report') {
+        if (this.services.has(service)) this.services.set(service, this.freshState(service));
+      } else if (source === 'probe') this.probes.forget(service);
+      else this.posts.forget(service);
+    }
+  }
+
+  /**
+   * The earliest event time the state of these services still needs: the horizon before the
+   * latest of them, or before the onset of an incident that is open or may still re-open (an
+   * outage longer than the horizon keeps its beginning).
+   */
+  neededSinceMs(services: Iterable<string>, latestMs: number): number {
+    let from = latestMs;
+    for (const service of services) {
+      const inc = this.services.get(service)?.incident;
+      if (inc && (inc.status === 'open' || (inc.resolvedAtMs ?? -Infinity) >= latestMs - this.params.detector.reopenMinutes * MINUTE_MS)) {
+        from = Math.min(from, inc.onsetMs);
+      }
+    }
+    return from - stateHorizonMinutes(this.params) * MINUTE_MS;
+  }
+
   private onReport(r: UserReport, ts: number, out: Incident[]): void {
     const minute = Math.floor(ts / MINUTE_MS);
-    if (this.seenIds.has(r.id)) {
-      this.dropped.duplicateId++;
-      return;
-    }
-    this.seenIds.add(r.id);
-    const bucket = this.idsByMinute.get(minute);
-    if (bucket) bucket.push(r.id);
-    else this.idsByMinute.set(minute, [r.id]);
-    if (r.author) {
-      const key = `${r.service}\u0000${r.author}`;
-      const last = this.reporters.get(key);
-      if (last !== undefined && ts - last < this.params.detector.reporterWindowMinutes * MINUTE_MS && ts >= last) {
-        this.dropped.repeatReporter++;
-        return;
-      }
-      this.reporters.set(key, ts);
-    }
     const st = this.serviceState(r.service);
     if (!st) {
       this.dropped.tooManyServices++;
       return;
+    }
+    if (st.seenIds.has(r.id)) {
+      this.dropped.duplicateId++;
+      return;
+    }
+    st.seenIds.add(r.id);
+    const bucket = st.idsByMinute.get(minute);
+    if (bucket) bucket.push(r.id);
+    else st.idsByMinute.set(minute, [r.id]);
+    if (minute > st.latestMinute) {
+      st.latestMinute = minute;
+      if (minute - st.lastPruneMinute >= 60) this.prune(st, minute);
+    }
+    if (r.author) {
+      const last = st.reporters.get(r.author);
+      if (last !== undefined && ts - last < this.params.detector.reporterWindowMinutes * MINUTE_MS && ts >= last) {
+        this.dropped.repeatReporter++;
+        return;
+      }
+      st.reporters.set(r.author, ts);
     }
     this.advance(st, ts, out);
     const alarm = st.detector.add(ts);
@@ -318,16 +394,16 @@ export class CorrelatorCore {
     };
   }
 
-  /** Forgets report ids and reporters older than the windows that need them. */
-  private prune(minute: number): void {
-    this.lastPruneMinute = minute;
-    const idHorizon = minute - 180;
-    for (const [m, ids] of this.idsByMinute) {
+  /** Forgets a service's report ids and reporters older than the windows that need them, by its own clock. */
+  private prune(st: ServiceState, minute: number): void {
+    st.lastPruneMinute = minute;
+    const idHorizon = minute - REPORT_ID_MEMORY_MINUTES;
+    for (const [m, ids] of st.idsByMinute) {
       if (m >= idHorizon) continue;
-      for (const id of ids) this.seenIds.delete(id);
-      this.idsByMinute.delete(m);
+      for (const id of ids) st.seenIds.delete(id);
+      st.idsByMinute.delete(m);
     }
     const repHorizon = (minute - this.params.detector.reporterWindowMinutes) * MINUTE_MS;
-    for (const [k, t] of this.reporters) if (t < repHorizon) this.reporters.delete(k);
+    for (const [k, t] of st.reporters) if (t < repHorizon) st.reporters.delete(k);
   }
 }

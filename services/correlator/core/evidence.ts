@@ -178,6 +178,11 @@ export class ProbeTracker {
     if (p.tls?.chainSha256) e.chainSha256 = p.tls.chainSha256;
   }
 
+  /** Drops every probe series of a service (its partition moved to another instance). */
+  forget(service: string): void {
+    for (const [key, s] of this.series) if (s.service === service) this.series.delete(key);
+  }
+
   /**
    * Failure episodes of a service of at least `minStreak` checks that were going on at some point
    * of [fromMs, toMs] (started by `toMs`, not over before `fromMs`).
@@ -232,6 +237,12 @@ export class PostLog {
     const horizon = info.tsMs - 86_400_000;
     while (list.length > 0 && list[0]!.tsMs < horizon) this.seen.delete(list.shift()!.id);
     this.byService.set(p.service, list);
+  }
+
+  /** Drops a service's posts (its partition moved to another instance). */
+  forget(service: string): void {
+    for (const p of this.byService.get(service) ?? []) this.seen.delete(p.id);
+    this.byService.delete(service);
   }
 
   /** Posts of a service with fromMs <= ts <= toMs. */
