@@ -64,6 +64,8 @@ WORKDIR /app
 COPY --from=deps-server /app/node_modules ./node_modules
 COPY package.json ./
 COPY --from=build /app/dist ./dist
+# Where a service keeps its small state (the social ingest's cursor), writable by the user below.
+RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 # PORT: /metrics, /healthz, /readyz of every service; the report API and the query API add their own.
 EXPOSE 9464
