@@ -144,9 +144,17 @@ export async function startBroker(opts: { timeoutMs?: number; log?: (s: string) 
   );
   const cp = `${jars}/*`;
   const java = ['-Xms256m', '-Xmx512m', `-Dlog4j.configuration=file:${log4j}`, '-cp', cp];
-  // A cluster id is a random UUID in URL-safe base64 without padding, as StorageTool makes it.
-  const clusterId = randomBytes(16).toString('base64url');
-  execFileSync('java', [...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // A cluster id is a random UUID in URL-safe base64 without padding, as StorageTool makes it, and
+  // like Kafka's Uuid.randomUuid() never one starting with "-": StorageTool would read it as an
+  // option ("argument --cluster-id/-t: expected one argument"), one start in 64.
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
+  try {
+    execFileSync('java', [...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const brokers = [`127.0.0.1:${port}`];
   const timeoutMs = opts.timeoutMs ?? 60_000;
   let pid = 0;
