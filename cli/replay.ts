@@ -18,6 +18,7 @@ import { openStore, type Store, type StoreConfig } from '../lib/store/store.ts';
 import { runCorrelator } from '../services/correlator/correlator.ts';
 import type { CorrelatorCore } from '../services/correlator/core/correlator.ts';
 import { runSink } from '../services/sink/sink.ts';
+import { recordWarnings } from '../services/cert-inventory/metrics.ts';
 
 export interface ReplayOptions {
   dir: string;
@@ -41,12 +42,16 @@ export interface ReplayResult {
   dropped: CorrelatorCore['dropped'];
 }
 
-/** Computes the early warnings at `atMs` from the stored inventory and stores them. */
-export async function storeWarnings(store: Store, catalog: Catalog, atMs: number): Promise<ExpiryWarning[]> {
+/**
+ * Computes the early warnings at `atMs` from the stored inventory and stores them; with `metrics`,
+ * also sets that process's `outage_cert_warnings{level}` gauges.
+ */
+export async function storeWarnings(store: Store, catalog: Catalog, atMs: number, metrics?: Metrics): Promise<ExpiryWarning[]> {
   const rows = await store.query("SELECT * FROM cert_observations FINAL WHERE ts <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')", { at: atMs });
   const warnings = expiryWarnings(rows.map(observationOf), catalog, atMs);
   const at = new Date(atMs).toISOString();
   await store.insert('cert_warnings', warnings.map((w) => warningRow(w, at)));
+  if (metrics) recordWarnings(metrics.registry, warnings);
   return warnings;
 }
 
@@ -76,7 +81,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     await sink.settle();
     await bus.close();
     // Early warnings as of the end of the input, from everything the inventory holds now.
-    const warnings = Number.isFinite(fed.lastTsMs) ? await storeWarnings(store, catalog, fed.lastTsMs) : [];
+    const warnings = Number.isFinite(fed.lastTsMs) ? await storeWarnings(store, catalog, fed.lastTsMs, metrics) : [];
     logger.debug({ dropped: correlator.core.dropped }, 'replay done');
     return {
       incidents: [...latest.values()].sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.service.localeCompare(b.service)),

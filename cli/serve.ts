@@ -156,7 +156,7 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
 
     // Early warnings from the stored inventory, on the inventory's schedule, pushed to receivers.
     const warn = async (atMs: number) => {
-      const warnings = await storeWarnings(store, catalog, atMs);
+      const warnings = await storeWarnings(store, catalog, atMs, metrics);
       notifier?.notifyWarnings(warnings);
     };
     if (live) {

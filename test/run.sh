@@ -33,6 +33,17 @@ if [ ! -x /usr/bin/chromium ] && [ "${CI:-}" = "true" ]; then
   exit 1
 fi
 
+# Debian's prometheus package for promtool (check and unit-test deploy/prometheus/outage-rules.yml).
+if ! command -v promtool >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "installing prometheus for promtool (apt-get)…"
+  (apt-get install -y -q prometheus >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q prometheus >/dev/null 2>&1)) \
+    || echo "could not install prometheus (promtool)"
+fi
+if ! command -v promtool >/dev/null 2>&1 && [ "${CI:-}" = "true" ]; then
+  echo "promtool is not installed (CI=true: failing the run)" >&2
+  exit 1
+fi
+
 # Python tools from PyPI in a virtualenv of their own (.cache/pytools): schemathesis checks the
 # query API against its OpenAPI document.
 if [ ! -x .cache/pytools/bin/schemathesis ]; then
