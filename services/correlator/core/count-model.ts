@@ -71,7 +71,7 @@ let cached = 0;
 /**
  * The smallest count whose upper tail is below `alpha`: counts at or above it are significant.
  * Memoised on a 0.5 % grid of `mu` (thresholds are integers, the grid changes none that matter);
- * callers put `phi` on a grid of their own (the detector's learned phi moves in 2 % steps).
+ * callers put `phi` on a grid of their own (the detector's learned phi moves in 4 % steps).
  */
 export function threshold(mu: number, phi: number, alpha: number): number {
   const muKey = Math.round(Math.log(mu) * 200);

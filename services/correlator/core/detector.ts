@@ -301,15 +301,15 @@ export class ReportDetector {
     }
     this.mu = Math.max(mu, p.minBaselinePerMin);
     this.ready = history >= this.s.minHistory;
-    // Thresholds depend on mu through its 0.5 % grid and on phi through a 2 % grid: reuse them
-    // while both stay put (phi moves slowly, mu once per bucket and with the level).
-    const phiKey1 = Math.round(Math.log(this.phiNow(this.disp1)) * 50);
-    const phiKeyS = Math.round(Math.log(this.phiNow(this.dispSlow)) * 50);
+    // Thresholds depend on mu through its 0.5 % grid and on phi through a 4 % grid (finer than
+    // phi is known): reuse them while both stay put (phi moves once an hour, mu with the level).
+    const phiKey1 = Math.round(Math.log(this.phiNow(this.disp1)) * 25);
+    const phiKeyS = Math.round(Math.log(this.phiNow(this.dispSlow)) * 25);
     const key = ((Math.round(Math.log(this.mu) * 200) * 1000 + phiKey1) * 1000 + phiKeyS) * 100 + this.lastDays;
     if (key !== this.thresholdKey) {
       this.thresholdKey = key;
-      const phi1 = Math.exp(phiKey1 / 50);
-      const phiS = Math.exp(phiKeyS / 50);
+      const phi1 = Math.exp(phiKey1 / 25);
+      const phiS = Math.exp(phiKeyS / 25);
       this.t1 = Math.max(p.minCount, threshold(this.mu, phi1, this.alpha));
       this.tSlow = Math.max(p.minCount, threshold(this.mu * this.s.slow, phiS, this.alpha));
       this.tElevated1 = threshold(this.mu, phi1, p.alphaElevated);
@@ -378,9 +378,9 @@ export class ReportDetector {
  * so sum((x - mu)^2 - mu) / sum(mu^2) estimates phi; high-volume slots weigh most, as they carry
  * most of the information on the quadratic term. Each count is first winsorised to
  * mu ± winsorSd sd, so one burst moves the estimate by a bounded amount. The sums are kept per
- * block (about an hour) and re-summed over the window's completed blocks once per block, so the
- * estimate depends on the window's slots only (a rebuilt state learns the same value) and costs
- * O(1) per slot. The prior weighs like `phiPriorMinutes` of slots at the series' mean mu^2 (at
+ * block (about an hour); when a block completes, the estimate is re-summed over the window's
+ * completed blocks, so it depends on the window's slots only (a rebuilt state learns the same
+ * value), moves once an hour and costs O(1) per slot. The prior weighs like `phiPriorMinutes` of slots at the series' mean mu^2 (at
  * least one report per slot), so a short or quiet history stays near it.
  */
 class DispersionEstimate {
@@ -389,9 +389,6 @@ class DispersionEstimate {
   private readonly n: Float64Array;
   private readonly tags: Int32Array;
   private block = -1;
-  private sumA = 0;
-  private sumB = 0;
-  private sumN = 0;
   phi: number;
 
   constructor(
@@ -423,9 +420,10 @@ class DispersionEstimate {
         b += this.b[i]!;
         n += this.n[i]!;
       }
-      this.sumA = a;
-      this.sumB = b;
-      this.sumN = n;
+      // The estimate moves once per block, from the completed blocks (thresholds are recomputed
+      // only when it moves, so this keeps the per-slot cost flat).
+      const w0 = this.s.priorSlots * Math.max(1, n > 0 ? b / n : 0);
+      this.phi = Math.min(p.phiMax, Math.max(p.phiMin, (a + p.phiPrior * w0) / (b + w0)));
       this.tags[j] = block;
       this.a[j] = 0;
       this.b[j] = 0;
@@ -436,9 +434,5 @@ class DispersionEstimate {
     this.a[j]! += (x - mu) * (x - mu) - mu;
     this.b[j]! += mu * mu;
     this.n[j]! += 1;
-    const A = this.sumA + this.a[j]!;
-    const B = this.sumB + this.b[j]!;
-    const w0 = this.s.priorSlots * Math.max(1, B / (this.sumN + this.n[j]!));
-    this.phi = Math.min(p.phiMax, Math.max(p.phiMin, (A + p.phiPrior * w0) / (B + w0)));
   }
 }
