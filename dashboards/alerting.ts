@@ -33,7 +33,6 @@ export interface AlertRule {
   for: string;
   annotations: Record<string, string>;
   labels: Record<string, string>;
-  dashboardUid?: string;
   isPaused: boolean;
 }
 
@@ -99,9 +98,9 @@ export function alertRules(): AlertRule[] {
       annotations: {
         summary: 'Certificate {{ $labels.name }} is within its warning horizon (level {{ $labels.level }}); serves {{ $labels.services }}',
         description: 'From the latest early warnings (cert_warnings): the certificate expires within one of its horizons or has expired. Renew it and deploy the renewal.',
+        dashboard: '/d/outage-certificates',
       },
       labels: { severity: 'warning', team: 'sre' },
-      dashboardUid: 'outage-certificates',
     }),
     rule({
       uid: 'outage-incident-cert-hint',
@@ -114,9 +113,9 @@ export function alertRules(): AlertRule[] {
       annotations: {
         summary: 'Incident {{ $labels.incident }} on {{ $labels.service }}: {{ $labels.hint }} at {{ printf "%.0f" (mulf $values.B.Value 100) }} %',
         description: 'An open incident whose hints blame a certificate with a confidence of 50 % or more. Open the incident drill-down for the certificate and its chain.',
+        dashboard: '/d/outage-incident?var-incident={{ $labels.incident }}',
       },
       labels: { severity: 'critical', team: 'sre' },
-      dashboardUid: 'outage-incident',
     }),
     rule({
       uid: 'outage-consumer-lag-growing',
