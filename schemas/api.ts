@@ -25,6 +25,8 @@ export const HintSummary = Type.Object(
 export const IncidentSummary = Type.Object(
   {
     id: Type.String(),
+    /** Incidents of one cause share it (the dependency's certificate, its own id when none). */
+    outageId: Type.String({ minLength: 1 }),
     service: ServiceId,
     status: Type.Union([Type.Literal('open'), Type.Literal('resolved')]),
     revision: Type.Integer({ minimum: 0 }),
@@ -130,6 +132,7 @@ export const CertificatePage = Page(Certificate, 'CertificatePage');
 export const IncidentDetail = Type.Object(
   {
     id: Type.String(),
+    outageId: Type.String({ minLength: 1 }),
     service: ServiceId,
     status: Type.Union([Type.Literal('open'), Type.Literal('resolved')]),
     revision: Type.Integer({ minimum: 0 }),

@@ -146,7 +146,7 @@ describe('query API', () => {
       const items = await allIncidents();
       assert.deepEqual(
         items.map((i) => i.id),
-        ['web-20200310T1400Z', 'api-20200310T1400Z', 'web-20200310T1358Z', 'api-20200310T1358Z', 'web-20200310T1357Z', TEAMS_INCIDENT],
+        ['web-20200310T1400Z', 'api-20200310T1400Z', 'web-20200310T1359Z', 'api-20200310T1358Z', 'web-20200310T1357Z', TEAMS_INCIDENT],
       );
       const teams = items.find((i) => i.id === TEAMS_INCIDENT)!;
       assert.equal(teams.status, 'resolved');
@@ -178,7 +178,7 @@ describe('query API', () => {
 
     it('filters by service, status, first hint and onset time', async () => {
       const web = await allIncidents('&service=web');
-      assert.deepEqual(web.map((i) => i.id), ['web-20200310T1400Z', 'web-20200310T1358Z', OPEN_INCIDENT]);
+      assert.deepEqual(web.map((i) => i.id), ['web-20200310T1400Z', 'web-20200310T1359Z', OPEN_INCIDENT]);
       // Older revisions of every incident were open: FINAL must leave only the current state.
       const open = await allIncidents('&status=open');
       assert.deepEqual(open.map((i) => i.id), [OPEN_INCIDENT]);
@@ -189,10 +189,22 @@ describe('query API', () => {
       assert.deepEqual((await allIncidents('&hint=chain_expired')).map((i) => i.id), ['web-20200310T1400Z']);
       assert.deepEqual((await allIncidents('&hint=vendor_statement')).map((i) => i.id), []);
       const window = await allIncidents('&from=2020-03-10T13:58:00Z&to=2020-03-10T14:00:00Z');
-      assert.deepEqual(window.map((i) => i.id), ['web-20200310T1358Z', 'api-20200310T1358Z']);
+      assert.deepEqual(window.map((i) => i.id), ['web-20200310T1359Z', 'api-20200310T1358Z']);
       assert.deepEqual((await allIncidents('&to=2020-03-01T00:00:00Z')).map((i) => i.id), [TEAMS_INCIDENT]);
       assert.deepEqual((await allIncidents('&service=api&status=resolved&from=2020-03-10T14:00:00Z')).map((i) => i.id), ['api-20200310T1400Z']);
       assert.deepEqual(await allIncidents('&service=nosuch'), []);
+    });
+
+    it('groups the incidents of one cause under one outage id, and filters by it', async () => {
+      const byOutage = new Map<string, string[]>();
+      for (const i of await allIncidents()) byOutage.set(i.outageId, [...(byOutage.get(i.outageId) ?? []), i.id]);
+      for (const [outage, ids] of byOutage) assert.deepEqual((await allIncidents(`&outage=${outage}`)).map((i) => i.id).sort(), [...ids].sort(), outage);
+      // A certificate cause names the outage after the certificate; an incident without one is its own outage.
+      for (const i of await allIncidents()) {
+        if (i.topHint?.kind === 'cert_expired' && i.topHint.confidence >= 0.5) assert.match(i.outageId, /^cert-[0-9a-f]{16}-\d{8}T\d{4}Z$/, i.id);
+        if (!i.topHint || i.topHint.kind === 'probe_failure') assert.equal(i.outageId, i.id);
+      }
+      await problem(`/api/v1/incidents?outage=${encodeURIComponent("x' OR 1=1")}`, 400, 'outage');
     });
 
     it('refuses bad parameters with a problem naming the parameter', async () => {
@@ -595,7 +607,7 @@ describe('query API', () => {
       const before = await counts();
       const everything = await allIncidents();
       const targets: [string, string[]][] = [
-        ['/api/v1/incidents', ['service', 'status', 'hint', 'from', 'to', 'limit', 'cursor']],
+        ['/api/v1/incidents', ['service', 'status', 'hint', 'outage', 'from', 'to', 'limit', 'cursor']],
         ['/api/v1/services/teams/series', ['from', 'to', 'step']],
         ['/api/v1/certificates', ['expiringWithinDays', 'service', 'source', 'limit', 'cursor']],
         ['/api/v1/warnings', ['level', 'service']],
@@ -684,7 +696,7 @@ describe('query API', () => {
 
       const list = doc.paths['/api/v1/incidents'].get;
       assert.deepEqual(list.security, [{}, { bearer: [] }]);
-      assert.deepEqual(list.parameters.map((p: { name: string }) => p.name), ['service', 'status', 'hint', 'from', 'to', 'limit', 'cursor']);
+      assert.deepEqual(list.parameters.map((p: { name: string }) => p.name), ['service', 'status', 'hint', 'outage', 'from', 'to', 'limit', 'cursor']);
       for (const p of list.parameters) assert.ok(p.in === 'query' && p.required === false && p.schema && p.description, p.name);
       assert.deepEqual(list.parameters.find((p: { name: string }) => p.name === 'limit').schema, { type: 'integer', minimum: 1, maximum: 200, default: 50 });
       assert.deepEqual(Object.keys(list.responses), ['200', '400', '401', '429', '500']);

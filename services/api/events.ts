@@ -21,6 +21,7 @@ export function incidentSummary(inc: Incident): IncidentSummary {
   const top = inc.hints[0];
   return {
     id: inc.id,
+    outageId: inc.outageId ?? inc.id,
     service: inc.service,
     status: inc.status,
     revision: inc.revision ?? 0,

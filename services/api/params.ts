@@ -142,6 +142,23 @@ function serviceId(o: Common): ParamSpec<string | undefined> {
   };
 }
 
+const OUTAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/;
+
+/** An incident or outage id (service id, a dash, the onset; or `cert-…`). */
+function outageId(o: Common): ParamSpec<string | undefined> {
+  return {
+    in: 'query',
+    description: o.description,
+    required: false,
+    schema: { type: 'string', pattern: OUTAGE_ID.source, maxLength: 256 },
+    parse(raw, name) {
+      if (raw === undefined) return undefined;
+      if (!OUTAGE_ID.test(raw)) throw HttpError.badParam(name, 'must be an outage id (letters, digits, ".", "_", "-"; at most 256)');
+      return raw;
+    },
+  };
+}
+
 /** A position in a list: the sort key of the last item of the previous page (epoch ms and a tie-breaking id). */
 export type Cursor = { ms: number; id: string };
 
@@ -191,7 +208,7 @@ function text(o: Common & { maxLength: number }): ParamSpec<string | undefined> 
 }
 
 /** Query parameter builders. */
-export const query = { int, number, oneOf, time, serviceId, cursor, text };
+export const query = { int, number, oneOf, time, serviceId, outageId, cursor, text };
 
 /** Path parameter builders (always required). */
 export const path = {

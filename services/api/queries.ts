@@ -21,11 +21,13 @@ function bound(params: Record<string, unknown>): Record<string, unknown> {
 }
 
 const SUMMARY_COLUMNS = `id, revision, service, status, started_at, detected_at, resolved_at,
-  peak_per_min, baseline_per_min, top_hint_kind, top_hint_confidence, top_hint_summary`;
+  peak_per_min, baseline_per_min, top_hint_kind, top_hint_confidence, top_hint_summary, outage_id`;
 
 function summaryOf(r: Raw): IncidentSummary {
   return {
     id: String(r.id),
+    // Rows stored before incidents carried an outage id read as '': the incident is its own outage.
+    outageId: String(r.outage_id || r.id),
     service: String(r.service),
     status: r.status === 'open' ? 'open' : 'resolved',
     revision: Number(r.revision),
@@ -42,6 +44,8 @@ export interface IncidentFilter {
   service?: string | undefined;
   status?: 'open' | 'resolved' | undefined;
   hint?: HintKind | undefined;
+  /** Only the incidents of one outage (one cause). */
+  outage?: string | undefined;
   /** Bounds of startedAt: from inclusive, to exclusive (epoch ms). */
   fromMs?: number | undefined;
   toMs?: number | undefined;
@@ -59,6 +63,7 @@ export async function listIncidents(store: Store, f: IncidentFilter, limit: numb
   if (f.service !== undefined) where.push('service = {service:String}');
   if (f.status !== undefined) where.push('status = {status:String}');
   if (f.hint !== undefined) where.push('top_hint_kind = {hint:String}');
+  if (f.outage !== undefined) where.push("if(outage_id = '', id, outage_id) = {outage:String}");
   if (f.fromMs !== undefined) where.push("started_at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')");
   if (f.toMs !== undefined) where.push("started_at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')");
   if (cursor) where.push("(started_at, id) < (fromUnixTimestamp64Milli({cursorMs:Int64}, 'UTC'), {cursorId:String})");
@@ -67,7 +72,7 @@ export async function listIncidents(store: Store, f: IncidentFilter, limit: numb
      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
      ORDER BY started_at DESC, id DESC
      LIMIT {limit:UInt32}`,
-    bound({ service: f.service, status: f.status, hint: f.hint, from: f.fromMs, to: f.toMs, cursorMs: cursor?.ms, cursorId: cursor?.id, limit: limit + 1 }),
+    bound({ service: f.service, status: f.status, hint: f.hint, outage: f.outage, from: f.fromMs, to: f.toMs, cursorMs: cursor?.ms, cursorId: cursor?.id, limit: limit + 1 }),
   );
   // One row more than asked tells whether another page exists.
   const items = rows.slice(0, limit).map(summaryOf);

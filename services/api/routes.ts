@@ -92,6 +92,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
         service: query.serviceId({ description: 'Only incidents of this service' }),
         status: query.oneOf(['open', 'resolved'] as const, { description: 'Only open or only resolved incidents' }),
         hint: query.oneOf(HintKind.anyOf.map((k) => k.const), { description: "Only incidents whose first hint is of this kind" }),
+        outage: query.outageId({ description: 'Only the incidents of this outage (`outageId`: one cause across services)' }),
         from: query.time({ description: 'Onset at or after this time' }),
         to: query.time({ description: 'Onset before this time' }),
         limit: query.int(LIST_LIMIT),
@@ -100,7 +101,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
       response: { kind: 'json', schema: 'IncidentPage', description: 'One page of incidents' },
       async handle(p): Promise<IncidentPage> {
         if (p.from !== undefined && p.to !== undefined && p.from >= p.to) throw HttpError.badParam('from', 'must be before to');
-        const page = await listIncidents(d.store, { service: p.service, status: p.status, hint: p.hint, fromMs: p.from, toMs: p.to }, p.limit, p.cursor);
+        const page = await listIncidents(d.store, { service: p.service, status: p.status, hint: p.hint, outage: p.outage, fromMs: p.from, toMs: p.to }, p.limit, p.cursor);
         return { items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null };
       },
     }),
