@@ -57,6 +57,19 @@ elif [ "${CI:-}" = "true" ]; then
   exit 1
 fi
 
+# Helm for the chart's test (deploy/helm/outage): built from source through the Go module proxy
+# (no Debian package), cached in .cache/bin.
+if [ ! -x .cache/bin/helm ] && command -v go >/dev/null 2>&1; then
+  echo "installing helm (go install, .cache/bin)…"
+  GOBIN="$PWD/.cache/bin" go install helm.sh/helm/v3/cmd/helm@v3.22.0 || echo "could not install helm"
+fi
+if [ -x .cache/bin/helm ]; then
+  export HELM="$PWD/.cache/bin/helm"
+elif [ "${CI:-}" = "true" ]; then
+  echo "helm is not installed (CI=true: failing the run)" >&2
+  exit 1
+fi
+
 # A real Kafka broker (jars from Maven Central, cached in .cache/kafka) for the Kafka suites.
 # With CI=true a broker that does not come up fails the run; elsewhere those suites say why and skip.
 state=".cache/kafka/running-$$.json"
