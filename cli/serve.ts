@@ -166,7 +166,12 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
 
     started = true;
     logger.info({ url, store: store.location, bus: bus.kind, live, notifications: Boolean(notifier) }, 'serving');
-    const replayed = o.replay ? replayInto(o.replay, bus, correlator, warn) : Promise.resolve(undefined);
+    // The end of a replay: its last minutes settled in the store, its early warnings as of its end.
+    const finish = async (atMs: number) => {
+      await sink.settle();
+      await warn(atMs);
+    };
+    const replayed = o.replay ? replayInto(o.replay, bus, correlator, finish) : Promise.resolve(undefined);
     replayed.catch((err: unknown) => logger.error({ err }, 'replay failed'));
     return { url, replayed, stop: stopAll };
   }
@@ -175,7 +180,7 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
     r: NonNullable<ServeOptions['replay']>,
     bus: Bus,
     correlator: Awaited<ReturnType<typeof runCorrelator>>,
-    warn: (atMs: number) => Promise<void>,
+    finish: (atMs: number) => Promise<void>,
   ): Promise<ReplayOutcome> {
     const t0 = performance.now();
     let firstTs: number | undefined;
@@ -194,7 +199,7 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
       // Close the scenario's last minutes, as `outage replay` does at the end of its input.
       await correlator.flush(fed.lastTsMs);
       if (bus instanceof MemoryBus) await bus.drain();
-      await warn(fed.lastTsMs);
+      await finish(fed.lastTsMs);
     }
     const e = fed.events;
     const outcome = { events: e.reports + e.posts + e.probes + e.certs, inputErrors: fed.inputErrors.length, incidents: incidents.size, seconds: (performance.now() - t0) / 1000 };

@@ -96,7 +96,7 @@ export const topics = {
     deadLetteredBy: 'sink',
   },
   checkpoints: {
-    // Where each input partition's state rebuild starts (services/correlator/README-section.md):
+    // Where each input partition's state rebuild starts (README: "Correlator state that survives"):
     // one small record per group, topic and partition, compacted, read in full by every instance.
     name: 'correlator.checkpoints.v1',
     contract: 'Checkpoint',

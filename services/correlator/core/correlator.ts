@@ -84,7 +84,7 @@ export const REPORT_ID_MEMORY_MINUTES = 180;
  * kept a day, inside it). An incident that is still open, or may re-open, extends it back from
  * its onset (see `neededSinceMs`).
  *
- * @example stateHorizonMinutes(defaultParams) // 8 days + 180 + 90 minutes = 11790
+ * @example stateHorizonMinutes(defaultParams) // 8 days + 180 + 180 minutes = 11880
  */
 export function stateHorizonMinutes(p: CorrelatorParams = defaultParams): number {
   const d = p.detector;
