@@ -21,20 +21,25 @@ export const HintSummary = Type.Object(
   { additionalProperties: false },
 );
 
+/** An incident's current state: what a list item and the full view share. */
+const incidentState = {
+  id: Type.String(),
+  /** Incidents of one cause share it (the dependency's certificate, its own id when none). */
+  outageId: Type.String({ minLength: 1 }),
+  service: ServiceId,
+  status: Type.Union([Type.Literal('open'), Type.Literal('resolved')]),
+  revision: Type.Integer({ minimum: 0 }),
+  startedAt: Timestamp,
+  detectedAt: Timestamp,
+  resolvedAt: Nullable(Timestamp),
+  peakPerMin: Type.Number({ minimum: 0 }),
+  baselinePerMin: Type.Number({ minimum: 0 }),
+};
+
 /** One incident in a list: its current state and its first hint. */
 export const IncidentSummary = Type.Object(
   {
-    id: Type.String(),
-    /** Incidents of one cause share it (the dependency's certificate, its own id when none). */
-    outageId: Type.String({ minLength: 1 }),
-    service: ServiceId,
-    status: Type.Union([Type.Literal('open'), Type.Literal('resolved')]),
-    revision: Type.Integer({ minimum: 0 }),
-    startedAt: Timestamp,
-    detectedAt: Timestamp,
-    resolvedAt: Nullable(Timestamp),
-    peakPerMin: Type.Number({ minimum: 0 }),
-    baselinePerMin: Type.Number({ minimum: 0 }),
+    ...incidentState,
     topHint: Nullable(HintSummary),
   },
   { $id: 'IncidentSummary', additionalProperties: false },
@@ -131,16 +136,7 @@ export const CertificatePage = Page(Certificate, 'CertificatePage');
 /** A full incident: the contract's fields plus its timeline, report series, probes and certificates. */
 export const IncidentDetail = Type.Object(
   {
-    id: Type.String(),
-    outageId: Type.String({ minLength: 1 }),
-    service: ServiceId,
-    status: Type.Union([Type.Literal('open'), Type.Literal('resolved')]),
-    revision: Type.Integer({ minimum: 0 }),
-    startedAt: Timestamp,
-    detectedAt: Timestamp,
-    resolvedAt: Nullable(Timestamp),
-    peakPerMin: Type.Number({ minimum: 0 }),
-    baselinePerMin: Type.Number({ minimum: 0 }),
+    ...incidentState,
     hints: Type.Array(Hint),
     revisions: Type.Array(IncidentRevision),
     series: ReportSeries,

@@ -1,5 +1,6 @@
 /** Shared pieces of the protocol probes: target parsing, name resolution, and the result shape. */
 import { lookup } from 'node:dns/promises';
+import type { ClientRequest } from 'node:http';
 import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import type { ProbeResult } from '../../../schemas/contracts.ts';
@@ -92,4 +93,35 @@ export function judgeResponse(
   }
   if (spec.bodyMatch && !new RegExp(spec.bodyMatch).test(body)) return { ok: false, error: { code: 'BODY_MISMATCH', message: `the body does not match /${spec.bodyMatch}/` } };
   return { ok: true };
+}
+
+export type HttpVerdict = { ok: boolean; error?: { code: string; message: string }; httpStatus?: number };
+
+/**
+ * Waits for the answer to an HTTP(S) check's request and judges it (status, body match), timing
+ * the first byte; a timeout or a socket error is a failed check, never a throw. `started` is the
+ * `performance.now()` at which the connection began.
+ *
+ * @example
+ * const verdict = await answerOf(req, spec, phases, performance.now()); // { ok: true, httpStatus: 200 }
+ */
+export function answerOf(req: ClientRequest, spec: ProbeSpec, phases: NonNullable<ProbeResult['phases']>, started: number): Promise<HttpVerdict> {
+  return new Promise((resolve) => {
+    req.once('response', (res) => {
+      phases.ttfbMs = performance.now() - started;
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (body.length < MAX_BODY) body += chunk;
+      });
+      res.once('end', () => {
+        const status = res.statusCode ?? 0;
+        resolve({ ...judgeResponse(spec, status, body, res.headers.location), httpStatus: status });
+      });
+      res.once('error', (err) => resolve({ ok: false, httpStatus: res.statusCode ?? 0, error: errorOf(err) }));
+    });
+    req.once('timeout', () => req.destroy(Object.assign(new Error(`no response within ${spec.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+    req.once('error', (err) => resolve({ ok: false, error: errorOf(err) }));
+    req.end();
+  });
 }

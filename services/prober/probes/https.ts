@@ -7,7 +7,7 @@ import { request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { CertFacts } from '../../../lib/certs/x509.ts';
 import type { ProbeResult } from '../../../schemas/contracts.ts';
-import { errorOf, judgeResponse, MAX_BODY, outcome, parseTarget, resolveHost, trustedCa } from './common.ts';
+import { answerOf, errorOf, outcome, parseTarget, resolveHost, trustedCa, type HttpVerdict } from './common.ts';
 import { inspectTls, type TlsInspection } from './tls-chain.ts';
 import type { ProbeFn } from './types.ts';
 
@@ -19,7 +19,7 @@ export const probeHttps: ProbeFn = async (spec, ctx) => {
   const servername = spec.servername ?? host;
   const phases: NonNullable<ProbeResult['phases']> = {};
   let inspection: TlsInspection | undefined;
-  const done = (fields: { ok: boolean; error?: { code: string; message: string }; httpStatus?: number }) =>
+  const done = (fields: HttpVerdict) =>
     outcome(spec, ctx, started, performance.now() - t0, { ...fields, phases, ...(inspection ? { tls: inspection.tls } : {}) }, inspection?.chain ?? ([] as CertFacts[]));
   try {
     const r = await resolveHost(host, spec.ipOverride);
@@ -51,22 +51,7 @@ export const probeHttps: ProbeFn = async (spec, ctx) => {
           }
         });
       });
-      req.once('response', (res) => {
-        phases.ttfbMs = performance.now() - t1;
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          if (body.length < MAX_BODY) body += chunk;
-        });
-        res.once('end', () => {
-          const status = res.statusCode ?? 0;
-          resolve(done({ ...judgeResponse(spec, status, body, res.headers.location), httpStatus: status }));
-        });
-        res.once('error', (err) => resolve(done({ ok: false, httpStatus: res.statusCode ?? 0, error: errorOf(err) })));
-      });
-      req.once('timeout', () => req.destroy(Object.assign(new Error(`no response within ${spec.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
-      req.once('error', (err) => resolve(done({ ok: false, error: errorOf(err) })));
-      req.end();
+      void answerOf(req, spec, phases, t1).then((verdict) => resolve(done(verdict)));
     });
   } catch (err) {
     return done({ ok: false, error: errorOf(err) });
