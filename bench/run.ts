@@ -7,6 +7,7 @@
  *   npm run bench -- --only api   # query API latency over 10 M stored reports
  *   npm run bench -- --only detector   # false alarms and detection delay on generated count series
  *   npm run bench -- --only faults  # recovery times and throughput through a broker restart
+ *   npm run bench -- --only calibration   # reliability and Brier score of the hints on generated incidents
  *
  * Each measurement runs in its own process so peak RSS belongs to it alone.
  */
@@ -23,11 +24,13 @@ const opts = new Command()
   .option('--services <n>', 'services', (v) => Number(v), 12)
   .option('--days <n>', 'days', (v) => Number(v), 7)
   .option('--rate <n>', 'peak reports per minute of the busiest service', (v) => Number(v), 62)
-  .option('--only <part>', 'embedded | kafka | faults | api | detector (default: all)')
+  .option('--only <part>', 'embedded | kafka | faults | api | detector | calibration (default: all)')
   .option('--detector-series <n>', 'background and outage series of the detector part (each)', (v) => Number(v), 150)
+  .option('--calibration-scenarios <n>', 'generated incident scenarios of the calibration part', (v) => Number(v), 200)
+  .option('--seed <n>', 'seed of the calibration part', (v) => Number(v), 1)
   .parse()
-  .opts<{ quick?: boolean; services: number; days: number; rate: number; only?: 'embedded' | 'kafka' | 'faults' | 'api' | 'detector'; detectorSeries: number }>();
-if (opts.quick) Object.assign(opts, { services: 6, days: 2, rate: 40, detectorSeries: 30 });
+  .opts<{ quick?: boolean; services: number; days: number; rate: number; only?: 'embedded' | 'kafka' | 'faults' | 'api' | 'detector' | 'calibration'; detectorSeries: number; calibrationScenarios: number; seed: number }>();
+if (opts.quick) Object.assign(opts, { services: 6, days: 2, rate: 40, detectorSeries: 30, calibrationScenarios: 40 });
 
 interface Measurement {
   events: number;
@@ -47,7 +50,7 @@ function measure(mode: string, dir: string, extra: string[] = []): Measurement {
 }
 
 const dir = join(ROOT, '.cache/bench', `s${opts.services}-d${opts.days}-r${opts.rate}`);
-if (opts.only !== 'api' && opts.only !== 'detector' && opts.only !== 'faults' && !existsSync(join(dir, 'catalog.yaml'))) {
+if (opts.only !== 'api' && opts.only !== 'detector' && opts.only !== 'faults' && opts.only !== 'calibration' && !existsSync(join(dir, 'catalog.yaml'))) {
   process.stderr.write(`generating the benchmark scenario in ${dir} …\n`);
   mkdirSync(dir, { recursive: true });
   execFileSync(process.execPath, ['bin/outage.js', 'generate', dir, '--services', String(opts.services), '--days', String(opts.days), '--rate', String(opts.rate), '--seed', '8'], {
@@ -133,5 +136,9 @@ if (opts.only === undefined || opts.only === 'api') {
 if (opts.only === undefined || opts.only === 'detector') {
   const { detectorBench } = await import('./detector.ts');
   out.push(...detectorBench({ series: opts.detectorSeries, seed: 1, log }));
+}
+if (opts.only === undefined || opts.only === 'calibration') {
+  const { calibrationBench } = await import('./calibration.ts');
+  out.push(...calibrationBench({ scenarios: opts.calibrationScenarios, seed: opts.seed, log }));
 }
 process.stdout.write(`${out.join('\n')}\n`);
