@@ -36,6 +36,8 @@ export interface Judged {
   /** The hint named the cause. */
   hit: boolean;
   rank: number;
+  /** The evidence behind a certificate hint's confidence (for fitting the weights). */
+  factors?: { factor: string; llr: number }[];
 }
 
 export interface ScenarioResult {
@@ -72,6 +74,11 @@ export function namesCause(h: Hint, t: Truth, certNamed = false): boolean {
   }
 }
 
+function factorsOf(h: Hint): { factors?: { factor: string; llr: number }[] } {
+  const f = (h.evidence as { factors?: unknown }).factors;
+  return BLAME.has(h.kind) && Array.isArray(f) ? { factors: f as { factor: string; llr: number }[] } : {};
+}
+
 export function runScenario(s: IncidentScenario): ScenarioResult {
   const core = new CorrelatorCore(s.catalog);
   for (const e of s.events) core.step(e);
@@ -83,7 +90,7 @@ export function runScenario(s: IncidentScenario): ScenarioResult {
     // An incident near the labelled outage; others are false alarms (counted separately).
     if (!t || Date.parse(inc.startedAt) < s.onsetMs - 60 * 60_000) continue;
     const certNamed = inc.hints.some((h) => BLAME.has(h.kind) && namesCause(h, t));
-    inc.hints.forEach((h, rank) => judged.push({ seed: s.seed, variant: s.variant, service: inc.service, kind: h.kind, confidence: h.confidence, hit: namesCause(h, t, certNamed), rank }));
+    inc.hints.forEach((h, rank) => judged.push({ seed: s.seed, variant: s.variant, service: inc.service, kind: h.kind, confidence: h.confidence, hit: namesCause(h, t, certNamed), rank, ...factorsOf(h) }));
   }
   const { events: _e, catalog: _c, ...scenario } = s;
   return { scenario, incidents, judged };

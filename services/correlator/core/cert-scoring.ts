@@ -1,8 +1,8 @@
 /**
  * Certificate scoring: which certificates are suspects for an incident and how strongly.
  *
- * A suspect's score is log-odds that add up, one term per piece of evidence (the weights and their
- * reasons are in `LLR`). Suspects are mutually exclusive causes with "something else" as the
+ * A suspect's score is log-odds that add up, one term per piece of evidence (the weights, fitted
+ * on generated scenarios, and their reasons are in `weights.ts`). Suspects are mutually exclusive causes with "something else" as the
  * remaining option, so their confidences are a softmax against 1 (`hints.ts`): two equally good
  * suspects share the probability instead of both claiming it. Certificates of one chain that fail
  * at the same instant are one cause (`causesOf`), so they add up instead of splitting it.
@@ -15,36 +15,14 @@ import { hostMatches } from '../../../lib/catalog.ts';
 import { isRenewalOf, supersedes, type CertIdentity } from '../../../lib/certs/facts.ts';
 import type { CertInfo, PostInfo, ProbeEpisode } from './evidence.ts';
 import { closestBinding, type Binding, type HintContext, type Scope } from './scope.ts';
+import { CERT_WEIGHTS } from './weights.ts';
 
-/** Log-likelihood ratios (natural log) of each piece of evidence for "this certificate caused it". */
-export const LLR = {
-  /** Prior: most incidents are not caused by any one bound certificate. */
-  prior: -3,
-  /** Declared in the catalog, named by its observation, or served at the service's endpoint. */
-  inUse: 1.5,
-  /** Only its SAN names match the service: it may be a stale copy. */
-  sanOnly: -0.5,
-  /** Each hop of `dependsOn` between the spiking service and the certificate's service. */
-  perHop: -0.5,
-  /** Expiry within minutes before the onset (or within the onset's uncertainty). */
-  expiryAtOnset: 4,
-  /** Expiry a week or more before the onset while the service kept working. */
-  expiryLongBefore: -4,
-  /** Expiry after the onset: it cannot have started the outage. */
-  expiryAfterOnset: -3,
-  /** Probes of the service or a dependency fail with the matching TLS error on this very certificate. */
-  probeSameCert: 3,
-  /** Probes fail with a matching TLS error, certificate not identified. */
-  probeSameClass: 1.5,
-  /** A status post of the service mentions a certificate. */
-  statusMentionsCert: 1.5,
-  /** A newer certificate for the same names is what the endpoints serve: this one is a leftover. */
-  superseded: -4,
-  /** First served shortly before the onset while not yet valid. */
-  notYetValidServed: 3,
-  /** Served (or failing clients) while not yet valid, for longer than the hour before the onset. */
-  notYetValid: 1,
-} as const;
+/**
+ * Log-likelihood ratios (natural log) of each piece of evidence for "this certificate caused it":
+ * fitted on generated, labelled scenarios by `npm run fit`, stored with their reasons in
+ * `weights.ts`.
+ */
+export const LLR = CERT_WEIGHTS;
 
 export const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const MIN = 60_000;
