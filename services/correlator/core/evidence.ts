@@ -7,6 +7,8 @@ import type { CertObservation, ProbeResult, StatusPost } from '../../../schemas/
 import { certKey } from '../../../schemas/topics.ts';
 import { hostOf } from '../../../lib/catalog.ts';
 import { commonName } from '../../../lib/certs/facts.ts';
+import { defaultParams, type HintParams, type ProbeRateParams } from './params.ts';
+import { betaBinomialTail, FailureRate, probeAlpha } from './probe-rate.ts';
 
 export interface CertPlace {
   source: CertObservation['source'];
@@ -97,107 +99,223 @@ export function classifyProbeError(code: string | undefined, httpStatus?: number
   return 'other';
 }
 
-/** A run of consecutive failed checks of one series (target and region). */
+/**
+ * A failure episode of one series (target and region): from the first failure of the run or window
+ * whose failures the series' own failure rate cannot explain (`probe-rate.ts`), to the first
+ * successful check after its last failure.
+ */
 export interface ProbeEpisode {
   service: string;
   target: string;
   region: string;
   sinceMs: number;
-  /** The first successful check after the run; absent while it goes on. */
+  /** The first successful check after the episode's last failure; absent while it goes on. */
   untilMs?: number;
+  /** Failed checks since `sinceMs`. */
   failures: number;
   code: string;
   cls: ProbeClass;
   httpStatus?: number;
   leafSha256?: string;
   chainSha256?: string[];
-  /** The series' usual failure rate before this episode (a chronically flaky check counts less). */
+  /** The series' learned failure rate when the episode began (a chronically flaky check counts less). */
   usualFailureRate: number;
+  /** When the rate test became sure (the check that opened the episode). */
+  detectedAtMs: number;
+  /** The tail probability of the failures that opened it, under the series' learned rate. */
+  pValue: number;
 }
 
 interface ProbeSeries {
   service: string;
   target: string;
+  region: string;
   lastMs: number;
   leafSha256?: string;
   chainSha256?: string[];
   open?: ProbeEpisode;
   closed: ProbeEpisode[];
-  /** Failure rate over roughly the last hundred checks (exponentially weighted). */
-  failureRate: number;
-  checks: number;
+  /** The learned failure rate (rolling blocks of checks outside episodes). */
+  rate: FailureRate;
+  /** The last `windowChecks` checks: failed or not, and when (a ring). */
+  ringFailed: Uint8Array;
+  ringTs: Float64Array;
+  ringPos: number;
+  ringCount: number;
+  windowFailures: number;
+  /** The run of consecutive failures ending at the last check: length, start, ln P(all fail). */
+  runLength: number;
+  runSinceMs: number;
+  runLnP: number;
+  /** The first successful check after the open episode's last failure. */
+  okAfterMs?: number;
 }
-
-/** Weight of one check in the usual failure rate (about the last hundred checks). */
-const RATE_WEIGHT = 0.01;
 
 const EPISODE_MEMORY_MS = 86_400_000;
 
 /**
  * Failure episodes of every (target, region) probe series, kept for a day, so that evidence can
  * be looked up as of any event time: probes read ahead of the reports still count as what they
- * showed at the time of the outage.
+ * showed at the time of the outage. An episode opens when the failures of a series are beyond what
+ * its own learned failure rate explains (a run of failures, or the failures in the last
+ * `windowChecks` checks; `probe-rate.ts`), so a check that fails 5 % of the time needs a longer run
+ * than one that never fails, and each region is tested on its own. O(1) per check.
  */
 export class ProbeTracker {
   readonly series = new Map<string, ProbeSeries>();
+  /** Probe series per service: the family the false-episode budget is split over. */
+  private readonly perService = new Map<string, number>();
+  private readonly rp: ProbeRateParams;
+  private readonly minFailures: number;
+
+  constructor(params: HintParams = defaultParams.hints) {
+    this.rp = params.probeRate;
+    this.minFailures = Math.max(1, params.minProbeStreak);
+  }
 
   observe(p: ProbeResult): void {
-    const key = `${p.service}\u0000${p.target}\u0000${p.region ?? ''}`;
+    const region = p.region ?? '';
+    const key = `${p.service}\u0000${p.target}\u0000${region}`;
     const ts = Date.parse(p.ts);
     let s = this.series.get(key);
     if (!s) {
-      s = { service: p.service, target: p.target, lastMs: ts, closed: [], failureRate: 0, checks: 0 };
+      const W = this.rp.windowChecks;
+      s = {
+        service: p.service,
+        target: p.target,
+        region,
+        lastMs: ts,
+        closed: [],
+        rate: new FailureRate(this.rp),
+        ringFailed: new Uint8Array(W),
+        ringTs: new Float64Array(W),
+        ringPos: 0,
+        ringCount: 0,
+        windowFailures: 0,
+        runLength: 0,
+        runSinceMs: ts,
+        runLnP: 0,
+      };
       this.series.set(key, s);
+      this.perService.set(p.service, (this.perService.get(p.service) ?? 0) + 1);
     }
     if (ts < s.lastMs) return; // a late result does not rewrite the sequence
     s.lastMs = ts;
     if (p.tls?.leafSha256) s.leafSha256 = p.tls.leafSha256;
     if (p.tls?.chainSha256) s.chainSha256 = p.tls.chainSha256;
-    const usual = s.checks >= 20 ? s.failureRate : 0;
-    s.failureRate += RATE_WEIGHT * ((p.ok ? 0 : 1) - s.failureRate);
-    s.checks++;
-    if (p.ok) {
-      if (s.open) {
-        s.open.untilMs = ts;
-        s.closed.push(s.open);
-        delete s.open;
-        while (s.closed.length > 0 && s.closed[0]!.untilMs! < ts - EPISODE_MEMORY_MS) s.closed.shift();
+    const failed = !p.ok;
+    // The model as learned before this check; the check itself is learned after the tests.
+    const m = s.rate.model;
+    const W = this.rp.windowChecks;
+    if (s.ringCount === W) s.windowFailures -= s.ringFailed[s.ringPos]!;
+    else s.ringCount++;
+    s.ringFailed[s.ringPos] = failed ? 1 : 0;
+    s.ringTs[s.ringPos] = ts;
+    s.ringPos = (s.ringPos + 1) % W;
+    if (failed) {
+      s.windowFailures++;
+      if (s.runLength === 0) {
+        s.runSinceMs = ts;
+        s.runLnP = 0;
       }
-      return;
+      // P(k of k fail) = prod_{i<k} (alpha + i) / (alpha + beta + i), one factor per failure.
+      s.runLnP += Math.log((m.alpha + s.runLength) / (m.alpha + m.beta + s.runLength));
+      s.runLength++;
+    } else s.runLength = 0;
+
+    if (s.open) {
+      const e = s.open;
+      if (failed) {
+        // After a successful check, a failure of another class is counted but does not rename
+        // the episode (a timeout after a certificate outage ends is not what the episode was).
+        const recovered = s.okAfterMs !== undefined;
+        delete s.okAfterMs;
+        if (!recovered || classifyProbeError(codeOf(p), p.httpStatus) === e.cls) this.extend(e, p);
+        else e.failures++;
+      } else {
+        s.okAfterMs ??= ts;
+        const stillFailing = s.windowFailures > 0 && betaBinomialTail(s.windowFailures, s.ringCount, m.alpha, m.beta) < this.rp.alphaElevated;
+        if (!stillFailing) {
+          e.untilMs = s.okAfterMs;
+          s.closed.push(e);
+          delete s.open;
+          delete s.okAfterMs;
+          while (s.closed.length > 0 && s.closed[0]!.untilMs! < ts - EPISODE_MEMORY_MS) s.closed.shift();
+        }
+      }
+      if (s.open) s.rate.taintSince(e.sinceMs);
+    } else if (failed) {
+      const alpha = probeAlpha(this.rp, this.perService.get(p.service) ?? 1);
+      let opened: { sinceMs: number; failures: number; pValue: number } | undefined;
+      const pRun = Math.exp(s.runLnP);
+      if (s.runLength >= this.minFailures && pRun < alpha) opened = { sinceMs: s.runSinceMs, failures: s.runLength, pValue: pRun };
+      else if (s.windowFailures >= this.minFailures) {
+        const pWin = betaBinomialTail(s.windowFailures, s.ringCount, m.alpha, m.beta);
+        if (pWin < alpha) opened = { sinceMs: this.firstFailureInWindow(s), failures: s.windowFailures, pValue: pWin };
+      }
+      if (opened) {
+        const code = codeOf(p);
+        s.open = {
+          service: p.service,
+          target: p.target,
+          region,
+          sinceMs: opened.sinceMs,
+          failures: opened.failures - 1,
+          code,
+          cls: classifyProbeError(code, p.httpStatus),
+          usualFailureRate: m.p,
+          detectedAtMs: ts,
+          pValue: opened.pValue,
+        };
+        this.extend(s.open, p);
+        s.rate.taintSince(opened.sinceMs);
+      }
     }
-    const code = p.error?.code ?? (p.httpStatus ? `HTTP_${p.httpStatus}` : 'UNKNOWN');
-    if (!s.open) {
-      s.open = { service: p.service, target: p.target, region: p.region ?? '', sinceMs: ts, failures: 0, code, cls: classifyProbeError(code, p.httpStatus), usualFailureRate: usual };
-    }
-    const e = s.open;
+    s.rate.add(failed, ts);
+  }
+
+  /** Adds a failed check to an open episode: its error is the latest one. */
+  private extend(e: ProbeEpisode, p: ProbeResult): void {
     e.failures++;
-    e.code = code;
-    e.cls = classifyProbeError(code, p.httpStatus);
+    e.code = codeOf(p);
+    e.cls = classifyProbeError(e.code, p.httpStatus);
     if (p.httpStatus !== undefined) e.httpStatus = p.httpStatus;
     if (p.tls?.leafSha256) e.leafSha256 = p.tls.leafSha256;
     if (p.tls?.chainSha256) e.chainSha256 = p.tls.chainSha256;
   }
 
+  private firstFailureInWindow(s: ProbeSeries): number {
+    const W = this.rp.windowChecks;
+    for (let i = 0; i < s.ringCount; i++) {
+      const j = (s.ringPos - s.ringCount + i + W) % W;
+      if (s.ringFailed[j]) return s.ringTs[j]!;
+    }
+    return s.lastMs;
+  }
+
   /** Drops every probe series of a service (its partition moved to another instance). */
   forget(service: string): void {
     for (const [key, s] of this.series) if (s.service === service) this.series.delete(key);
+    this.perService.delete(service);
   }
 
   /**
-   * Failure episodes of a service of at least `minStreak` checks that were going on at some point
-   * of [fromMs, toMs] (started by `toMs`, not over before `fromMs`).
+   * Failure episodes of a service with at least `minFailures` failed checks that were going on at
+   * some point of [fromMs, toMs] (started by `toMs`, not over before `fromMs`).
    */
-  failing(service: string, minStreak: number, fromMs: number, toMs: number): ProbeEpisode[] {
+  failing(service: string, minFailures: number, fromMs: number, toMs: number): ProbeEpisode[] {
     const out: ProbeEpisode[] = [];
     for (const s of this.series.values()) {
       if (s.service !== service) continue;
       for (const e of s.open ? [...s.closed, s.open] : s.closed) {
-        if (e.failures >= minStreak && e.sinceMs <= toMs && (e.untilMs === undefined || e.untilMs >= fromMs)) out.push(e);
+        if (e.failures >= minFailures && e.sinceMs <= toMs && (e.untilMs === undefined || e.untilMs >= fromMs)) out.push(e);
       }
     }
     return out;
   }
 }
+
+const codeOf = (p: ProbeResult) => p.error?.code ?? (p.httpStatus ? `HTTP_${p.httpStatus}` : 'UNKNOWN');
 
 const CERT_WORDS = /\b(certificate|certificates|cert|certs|ssl|tls|expired|expiry|x\.?509)\b/i;
 const INCIDENT_ID = /\b[A-Z]{2}\d{5,7}\b/g;

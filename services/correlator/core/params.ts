@@ -90,10 +90,68 @@ export interface DetectorParams {
 export interface HintParams {
   /** Certificates expiring within this many days are listed as context on an incident. */
   expiringHorizonDays: number;
-  /** A probe failure streak shorter than this is treated as a flake. */
+  /**
+   * Fewest failed checks in a probe failure episode, whatever the rate test says: one failed check
+   * can be the prober's own glitch (its network, its DNS), so it is never an outage on its own.
+   */
   minProbeStreak: number;
+  /** When a probe series' failures become an episode: its learned failure rate and the test on it. */
+  probeRate: ProbeRateParams;
   /** Evidence (probe streaks, posts) counts when it starts no earlier than this before the onset. */
   evidenceLeadMinutes: number;
+}
+
+/**
+ * The probe failure-rate model (`probe-rate.ts`): per endpoint and region, failures among checks
+ * are beta-binomial around the series' own learned rate.
+ */
+export interface ProbeRateParams {
+  /**
+   * Checks per learning block and in the sliding-window test. Ten checks (ten minutes at the
+   * prober's default interval) hold a partial outage that fails every other check, and are short
+   * enough that the window test answers within an incident's first minutes.
+   */
+  windowChecks: number;
+  /**
+   * Blocks behind the learned rate (rolling). 432 blocks of ten checks are three days at one check
+   * a minute, as the report detector's dispersion window: a weekday/weekend change averages out
+   * and an old regime is forgotten within the week.
+   */
+  learnBlocks: number;
+  /**
+   * The cold-start prior of the failure rate: 0.5 failures in 50 checks (1 %), worth 50 checks. A
+   * fresh series is not trusted to be clean, so its first failures need a longer run: at one check
+   * a minute, five or six failures in a row before it has history, four after two hours, three
+   * after four, two after a day. An endpoint that never fails is then believed after two or three
+   * failures, one that fails 5 % of the time after five in a row.
+   */
+  priorFailures: number;
+  priorChecks: number;
+  /**
+   * Prior intra-window correlation of failures (beta-binomial rho) and its weight in blocks.
+   * Failures of real checks come in bursts (a slow minute of a backend, a network hiccup); 0.05
+   * assumes that mildly until the series' own blocks say otherwise. The weight is two hours of
+   * blocks: a clean series earns trust within a morning (a series that never failed cannot show
+   * how its failures cluster; what is left of the prior then keeps a run of one or two cautious).
+   */
+  rhoPrior: number;
+  rhoPriorBlocks: number;
+  /** Upper bound of rho (numerical safety: a check that fails in long bursts). */
+  rhoMax: number;
+  /**
+   * False failure episodes a service's probes may raise per year, split over checks × 2 tests
+   * (the run of failures, the window) × the service's probe series (endpoints × regions; Šidák).
+   * An episode is evidence for a hint, not a page, and it misleads only when it overlaps an
+   * incident, so the budget is looser than the report detector's one a year: one a month.
+   */
+  falseEpisodesPerYear: number;
+  /** Checks per series and day the budget is split over: the prober's default interval is a minute. */
+  checksPerDay: number;
+  /**
+   * A window counts as still failing (keeps an episode open) below this tail probability; the
+   * episode ends at the first successful check after its last failure.
+   */
+  alphaElevated: number;
 }
 
 export interface CorrelatorParams {
@@ -141,6 +199,18 @@ export const defaultParams: CorrelatorParams = {
   hints: {
     expiringHorizonDays: 30,
     minProbeStreak: 2,
+    probeRate: {
+      windowChecks: 10,
+      learnBlocks: 432,
+      priorFailures: 0.5,
+      priorChecks: 50,
+      rhoPrior: 0.05,
+      rhoPriorBlocks: 12,
+      rhoMax: 0.5,
+      falseEpisodesPerYear: 12,
+      checksPerDay: 1440,
+      alphaElevated: 1e-2,
+    },
     evidenceLeadMinutes: 30,
   },
   maxServices: 10_000,
