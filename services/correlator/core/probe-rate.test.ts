@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ProbeResult } from '../../../schemas/contracts.ts';
-import { createRng } from '../../../lib/scenario/generate.ts';
+import { parseCatalog } from '../../../lib/catalog.ts';
+import { createRng, poisson } from '../../../lib/scenario/generate.ts';
+import { CorrelatorCore } from './correlator.ts';
 import { ProbeTracker } from './evidence.ts';
 import { defaultParams } from './params.ts';
 import { betaBinomialTail, FailureRate } from './probe-rate.ts';
@@ -144,5 +146,56 @@ describe('probe failure episodes from the rate test', () => {
     const s = [...tracker.series.values()][0]!;
     assert.equal(s.ringFailed.length, defaultParams.hints.probeRate.windowChecks);
     assert.ok(s.closed.every((e) => e.untilMs! >= T0 + 6 * DAY));
+  });
+});
+
+describe('probe evidence on an incident', () => {
+  const catalog = parseCatalog(`
+services:
+  - id: web
+    name: Shop
+    endpoints: ["${TARGET}"]
+    hosts: ["shop.example.com"]
+`);
+  const ONSET = T0 + 7 * DAY + 14 * 60 * MIN;
+
+  /** A week of reports at 2 a minute, a spike of 30 a minute at ONSET, and a day of probes from two regions failing 5 % of the time. */
+  function incident(extra: (ts: number, region: string) => string | undefined) {
+    const core = new CorrelatorCore(catalog);
+    const rng = createRng(21);
+    const events: { ts: number; run: () => void }[] = [];
+    for (let t = T0; t < ONSET + 40 * MIN; t += MIN) {
+      const n = poisson(rng, 2) + (t >= ONSET ? 30 : 0);
+      for (let k = 0; k < n; k++) {
+        const ts = t + Math.floor(rng() * MIN);
+        events.push({ ts, run: () => void core.step({ kind: 'report', value: { id: `r-${t}-${k}`, ts: new Date(ts).toISOString(), service: 'web', channel: 'web' } }) });
+      }
+      if (t < ONSET - DAY) continue;
+      for (const region of ['eu', 'us']) {
+        const code = extra(t, region) ?? (rng() < 0.05 ? 'ETIMEDOUT' : undefined);
+        const p = check(t + 1000, region, code !== undefined, code);
+        events.push({ ts: t + 1000, run: () => void core.step({ kind: 'probe', value: p }) });
+      }
+    }
+    events.sort((a, b) => a.ts - b.ts);
+    for (const e of events) e.run();
+    core.tick(ONSET + 40 * MIN);
+    const incidents = core.incidents();
+    assert.equal(incidents.length, 1);
+    return incidents[0]!.hints.filter((h) => h.kind === 'probe_failure' || h.kind === 'tls_probe_failure');
+  }
+
+  it('gives no probe hint for a flaky check failing twice in a row during the incident', () => {
+    const hints = incident((t, region) => (region === 'eu' && (t === ONSET + 5 * MIN || t === ONSET + 6 * MIN) ? 'ETIMEDOUT' : undefined));
+    assert.deepEqual(hints, []);
+  });
+
+  it('gives a regional probe hint for an outage in one region', () => {
+    const hints = incident((t, region) => (region === 'eu' && t >= ONSET - MIN ? 'HTTP_503' : undefined));
+    assert.equal(hints.length, 1);
+    const ev = hints[0]!.evidence as { class: string; regions: number; probes: { region: string; since: string }[] };
+    assert.equal(ev.class, 'http_5xx');
+    assert.equal(ev.regions, 1);
+    assert.deepEqual(ev.probes.map((p) => [p.region, p.since]), [['eu', new Date(ONSET - MIN + 1000).toISOString()]]);
   });
 });
