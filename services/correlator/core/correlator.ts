@@ -103,7 +103,7 @@ export function incidentId(service: string, onsetMs: number): string {
 export class CorrelatorCore {
   private readonly services = new Map<string, ServiceState>();
   private readonly certs = new CertTable();
-  private readonly probes = new ProbeTracker();
+  private readonly probes: ProbeTracker;
   private readonly posts = new PostLog();
   /** The latest event time seen on any input (never used for decisions). */
   private latestMs = -Infinity;
@@ -115,6 +115,7 @@ export class CorrelatorCore {
     catalog: Catalog,
     private readonly params: CorrelatorParams = defaultParams,
   ) {
+    this.probes = new ProbeTracker(params.hints);
     this.hintCtx = {
       catalog,
       certs: this.certs,
