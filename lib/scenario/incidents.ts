@@ -262,6 +262,15 @@ export function incidentScenario(seed: number, o: IncidentScenarioOptions = {}):
     inventory.push({ cert: staged, ts: onsetMs - logUniform(rng, 60, 2880) * MIN, service: 'svc-a', name: 'svc-a-tls' });
     distractors.push('staged_renewal');
   }
+  if (probes && !(certCause && truth['svc-a']?.causeService !== 'svc-a') && rng() < 0.3) {
+    // A dependency's stale copy, expired around the onset while the dependency serves its renewal and
+    // keeps working (probes show the renewal served: without them nothing tells it from a cause).
+    const stale = leafFor('svc-b', onsetMs - 400 * DAY, onsetMs - Math.round(logUniform(rng, 1, 600) * MIN));
+    inventory.push({ cert: stale, ts: start + HOUR, ...(rng() < 0.5 ? { service: 'svc-b', name: 'svc-b-old' } : {}) });
+    const ren = leafFor('svc-b', stale.notBeforeMs + 300 * DAY, stale.notAfterMs + 365 * DAY);
+    served['svc-b']!.push({ fromMs: start, cert: ren, chain: [ren, ca] });
+    distractors.push('dependency_stale_copy');
+  }
   if (rng() < 0.3) {
     // An old expired certificate still bound to the service.
     const old = leafFor('svc-a', onsetMs - 800 * DAY, onsetMs - logUniform(rng, 20, 300) * DAY);
