@@ -164,7 +164,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       '/**',
       ' * The evidence weights of the certificate scoring (log-likelihood ratios, natural log), fitted by',
       ' * `npm run fit` (bench/fit.ts): logistic regression (Newton, ridge λ = ' + lambda + ' toward the weights set by hand',
-      ` * before fitting) on ${samples.length} certificate hints of ${n} generated incident scenarios`,
+      ` * before fitting, each weight kept to its sign) on ${samples.length} certificate hints of ${n} generated incident scenarios`,
       ` * (lib/scenario/incidents.ts, seed ${seed}), ${ys.filter((y) => y === 1).length} of them naming the cause.`,
       ' * Evaluated on another seed: `npm run bench -- --only calibration --seed 1`. Generated: do not edit',
       ' * by hand, refit. Each line: the weight, and (in the comment) the training hints that showed the',
