@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Session } from 'chdb';
 import { clusterStatement, LOCAL_SUFFIX, orderByKey } from '../lib/store/cluster-ddl.ts';
-import { loadMigrations, migrationPlan } from '../lib/store/migrate.ts';
+import { migrationPlan } from '../lib/store/migrate.ts';
+import { loadMigrations } from '../lib/store/migrations.ts';
 
 const CLUSTER = 'outage-cluster';
 const single = migrationPlan(loadMigrations());

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { CertObservation, Incident, ProbeResult, UserReport } from '../schemas/contracts.ts';
-import { loadMigrations, migrate } from '../lib/store/migrate.ts';
+import { migrate } from '../lib/store/migrate.ts';
+import { loadMigrations } from '../lib/store/migrations.ts';
 import { certRow, incidentRows, probeRow, reportRow } from '../lib/store/rows.ts';
 import { openStore, type Store, type StoreConfig } from '../lib/store/store.ts';
 

@@ -16,7 +16,7 @@
  * applied to both tables. A statement no rule covers is refused, so a new migration of another
  * shape cannot silently skip the cluster.
  */
-import type { Migration } from './migrate.ts';
+import type { Migration } from './migrations.ts';
 
 export const LOCAL_SUFFIX = '_local';
 

@@ -3,36 +3,9 @@
  * versions are recorded in `schema_migrations`, and every statement is `IF NOT EXISTS` too, so a
  * half-applied file can be run again.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { clusterMigrations, clusterStatements } from './cluster-ddl.ts';
+import { loadMigrations, type Migration } from './migrations.ts';
 import type { Store } from './store.ts';
-
-const DDL_DIR = fileURLToPath(new URL('../../schemas/clickhouse/', import.meta.url));
-
-export interface Migration {
-  version: number;
-  name: string;
-  statements: string[];
-}
-
-/** Reads `NNN_name.sql` files; statements end with `;` at the end of a line. */
-export function loadMigrations(dir = DDL_DIR): Migration[] {
-  return readdirSync(dir)
-    .filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f))
-    .sort()
-    .map((file) => {
-      const text = readFileSync(`${dir}/${file}`, 'utf8')
-        .split('\n')
-        .filter((l) => !l.trimStart().startsWith('--'))
-        .join('\n');
-      return {
-        version: Number(file.slice(0, 3)),
-        name: file.slice(4, -4),
-        statements: text.split(/;\s*$/m).map((s) => s.trim()).filter(Boolean),
-      };
-    });
-}
 
 /** Which versions were applied (itself created first, in the layout of the other tables). */
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
