@@ -1,5 +1,5 @@
 /**
- * Calibration of the hints on generated, labelled incident scenarios (`lib/scenario/incidents.ts`):
+ * Calibration of the hints on generated, labelled incident scenarios (`services/correlator/labelled-scenarios.ts`):
  * each scenario's events go through the correlator core directly (the same `CorrelatorCore` that
  * `replay` and the Kafka consumer drive, without the bus and the store), and every hint of every
  * incident on a labelled service is judged: did it name the cause? Per hint kind, a reliability
@@ -22,7 +22,7 @@
  * - vendor_statement: there is a cause, and the post's "certificate or not" agrees with it.
  */
 import type { Hint, Incident } from '../schemas/contracts.ts';
-import { incidentScenario, type IncidentScenario, type Truth, type Variant } from '../lib/scenario/incidents.ts';
+import { incidentScenario, type IncidentScenario, type Truth, type Variant } from '../services/correlator/labelled-scenarios.ts';
 import { CorrelatorCore } from '../services/correlator/core/correlator.ts';
 
 const BLAME = new Set(['cert_expired', 'chain_expired', 'cert_not_yet_valid']);
@@ -191,7 +191,7 @@ export function calibrationReport(sw: Sweep, n: number, seed: number): string[] 
   const kinds = [...new Set(all.map((j) => j.kind))].sort();
   const r = rates(sw.results);
   const out = [
-    `Calibration of the hints: ${n} generated incident scenarios (\`lib/scenario/incidents.ts\`, seed ${seed}) through the correlator core, ${sw.seconds.toFixed(1)} s:`,
+    `Calibration of the hints: ${n} generated incident scenarios (\`services/correlator/labelled-scenarios.ts\`, seed ${seed}) through the correlator core, ${sw.seconds.toFixed(1)} s:`,
     '',
     `- labelled outages that raised an incident: ${pct(r.detected, r.outages)}`,
     `- certificate-caused incidents whose first hint names the cause at ≥ 0.5: ${pct(r.certFirstRight, r.certIncidents)}`,

@@ -1,6 +1,6 @@
 /**
  * `npm run fit`: fits the evidence weights of the certificate scoring by logistic regression on
- * generated, labelled incident scenarios (`lib/scenario/incidents.ts`) and writes them to
+ * generated, labelled incident scenarios (`services/correlator/labelled-scenarios.ts`) and writes them to
  * `services/correlator/core/weights.ts`. Never on the bundled example or `test/scenarios/`.
  *
  *   npm run fit                                   # 240 training scenarios, seed 11
@@ -165,7 +165,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       ' * The evidence weights of the certificate scoring (log-likelihood ratios, natural log), fitted by',
       ' * `npm run fit` (bench/fit.ts): logistic regression (Newton, ridge λ = ' + lambda + ' toward the weights set by hand',
       ` * before fitting, each weight kept to its sign) on ${samples.length} certificate hints of ${n} generated incident scenarios`,
-      ` * (lib/scenario/incidents.ts, seed ${seed}), ${ys.filter((y) => y === 1).length} of them naming the cause.`,
+      ` * (services/correlator/labelled-scenarios.ts, seed ${seed}), ${ys.filter((y) => y === 1).length} of them naming the cause.`,
       ' * Evaluated on another seed: `npm run bench -- --only calibration --seed 1`. Generated: do not edit',
       ' * by hand, refit. Each line: the weight, and (in the comment) the training hints that showed the',
       ' * factor and the value set by hand before fitting.',

@@ -1,5 +1,5 @@
 /**
- * A seeded sweep of generated incident scenarios (`lib/scenario/incidents.ts`) through the
+ * A seeded sweep of generated incident scenarios (`services/correlator/labelled-scenarios.ts`) through the
  * correlator core, asserting rates rather than one hand-picked shape: the right certificate first
  * on certificate-caused incidents, no certificate blamed on controls, few false alarms per
  * series-day, and hints whose confidence is not far from how often they are right. The
@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { incidentScenario, VARIANTS } from '../lib/scenario/incidents.ts';
+import { incidentScenario, VARIANTS } from '../services/correlator/labelled-scenarios.ts';
 import { rates, reliability, runScenario, sweep } from '../bench/calibration.ts';
 
 describe('generated incident scenarios', () => {

@@ -21,11 +21,11 @@
  *
  * Nothing here is fitted to the bundled example or to `test/scenarios/`; services are `svc-*`.
  */
-import type { Catalog } from '../catalog.ts';
+import type { Catalog } from '../../lib/catalog.ts';
 import type { CertObservation, ProbeResult, StatusPost, UserReport } from '../../schemas/contracts.ts';
-import type { CorrelatorEvent } from '../../services/correlator/core/correlator.ts';
-import { createRng, poisson } from './generate.ts';
-import { negBinomial } from './counts.ts';
+import type { CorrelatorEvent } from './core/correlator.ts';
+import { createRng, poisson } from '../../lib/scenario/generate.ts';
+import { negBinomial } from '../../lib/scenario/counts.ts';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
