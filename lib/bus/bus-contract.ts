@@ -58,7 +58,7 @@ function recordingState(from?: (tp: TopicPartition) => string | undefined) {
 }
 
 const text = (m: BusMessage) => Buffer.from(typeof m.value === 'string' ? Buffer.from(m.value) : m.value).toString('utf8');
-const report = (id: string, service = 'teams') => JSON.stringify({ id, ts: '2020-02-03T13:40:00Z', service, channel: 'web' });
+const report = (id: string, service = 'svc-a') => JSON.stringify({ id, ts: '2020-02-03T13:40:00Z', service, channel: 'web' });
 
 /** Runs `body` with a fixture and closes it afterwards, whatever happens. */
 async function withFixture(t: TestContext, make: BusFactory, body: (fx: BusFixture) => Promise<void>): Promise<void> {
@@ -79,9 +79,9 @@ export function busContract(name: string, make: BusFactory): void {
         const got: BusMessage[] = [];
         const batches: (readonly BusMessage[])[] = [];
         await bus.subscribe({ group: 'ordered', topics: [topics.reports.name], eachBatch: async (b) => void (batches.push(b), got.push(...b)) });
-        const keys = ['teams', 'outlook', 'zoom'];
+        const keys = ['svc-a', 'svc-b', 'svc-c'];
         for (let round = 0; round < 3; round++) {
-          await bus.publish(topics.probes.name, [{ key: 'teams', value: `probe-${round}` }]);
+          await bus.publish(topics.probes.name, [{ key: 'svc-a', value: `probe-${round}` }]);
           await bus.publish(
             topics.reports.name,
             Array.from({ length: 30 }, (_, i) => ({ key: keys[i % 3]!, value: `${keys[i % 3]}-${round * 10 + Math.floor(i / 3)}` })),
@@ -260,7 +260,7 @@ export function busContract(name: string, make: BusFactory): void {
         const one = recordingState();
         const gotFirst: BusMessage[] = [];
         await first.subscribe({ group: 'stateful-move', topics: [topics.reports.name], stateful: one.hooks, eachBatch: async (b) => void gotFirst.push(...b) });
-        await first.publish(topics.reports.name, Array.from({ length: 20 }, (_, i) => ({ key: 'teams', value: `m${i}` })));
+        await first.publish(topics.reports.name, Array.from({ length: 20 }, (_, i) => ({ key: 'svc-a', value: `m${i}` })));
         await until(() => gotFirst.length >= 20, fx.timeoutMs, () => `${gotFirst.length} of 20 delivered`);
         await first.drain();
         const partition = gotFirst[0]!.partition!;
@@ -281,7 +281,7 @@ export function busContract(name: string, make: BusFactory): void {
         assert.ok(replay.every((m) => m.replayed === true), 'messages the group had committed come flagged replayed');
         assert.ok(two.calls.live.some((tp) => tp.partition === partition));
         // What follows is new.
-        await second.publish(topics.reports.name, [{ key: 'teams', value: 'fresh' }]);
+        await second.publish(topics.reports.name, [{ key: 'svc-a', value: 'fresh' }]);
         await until(() => gotSecond.some((m) => text(m) === 'fresh'), fx.timeoutMs, () => 'fresh message not delivered');
         assert.equal(gotSecond.find((m) => text(m) === 'fresh')!.replayed, undefined);
         assert.equal(gotSecond.filter((m) => text(m) === 'm5').length, 1, 'replayed once');
@@ -308,9 +308,9 @@ export function busContract(name: string, make: BusFactory): void {
         const letters: DeadLetter[] = [];
         await bus.subscribe({ group: 'dlq-reader', topics: [topics.dlq.name], eachBatch: async (b) => void letters.push(...b.map((m) => JSON.parse(text(m)) as DeadLetter)) });
         await bus.publish(topics.reports.name, [
-          { key: 'teams', value: report('r1') },
-          { key: 'teams', value: '{"id": "cut' },
-          { key: 'teams', value: report('r2') },
+          { key: 'svc-a', value: report('r1') },
+          { key: 'svc-a', value: '{"id": "cut' },
+          { key: 'svc-a', value: report('r2') },
         ]);
         await until(() => handled.get('sink') === 3 && handled.get('correlator') === 3, fx.timeoutMs, () => JSON.stringify([...handled]));
         await bus.drain();
