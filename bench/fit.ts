@@ -1,7 +1,7 @@
 /**
  * `npm run fit`: fits the evidence weights of the certificate scoring by logistic regression on
  * generated, labelled incident scenarios (`services/correlator/labelled-scenarios.ts`) and writes them to
- * `services/correlator/core/weights.ts`. Never on the bundled example or `test/scenarios/`.
+ * `services/correlator/core/fitted-weights.ts` (live once `CERT_WEIGHTS` in weights.ts points at them). Never on the bundled example or `test/scenarios/`.
  *
  *   npm run fit                                   # 240 training scenarios, seed 11
  *   node --import tsx bench/fit.ts <scenarios> <seed>
@@ -15,27 +15,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CERT_WEIGHTS } from '../services/correlator/core/weights.ts';
+import { CERT_WEIGHTS, HAND_SET_CERT_WEIGHTS } from '../services/correlator/core/weights.ts';
 import { sweep } from './calibration.ts';
 
 type Key = keyof typeof CERT_WEIGHTS;
 
-/** The weights as set by hand before any fitting: the prior the ridge penalty pulls toward. */
-export const PRIOR: Record<Key, number> = {
-  prior: -3,
-  inUse: 1.5,
-  sanOnly: -0.5,
-  perHop: -0.5,
-  expiryAtOnset: 4,
-  expiryLongBefore: -4,
-  expiryAfterOnset: -3,
-  probeSameCert: 3,
-  probeSameClass: 1.5,
-  statusMentionsCert: 1.5,
-  superseded: -4,
-  notYetValidServed: 3,
-  notYetValid: 1,
-};
+/** The weights as set by hand: the prior the ridge penalty pulls toward. */
+const PRIOR: Record<Key, number> = HAND_SET_CERT_WEIGHTS;
 
 const DOCS: Record<Key, string> = {
   prior: 'Prior: most incidents are not caused by any one bound certificate.',
@@ -157,7 +143,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const w = fitLogistic(xs, ys, KEYS.map((k) => PRIOR[k]), lambda, KEYS.map((k) => SIGN[k] ?? 0));
   const fitted = Object.fromEntries(KEYS.map((k, i) => [k, Math.round(w[i]! * 100) / 100])) as Record<Key, number>;
   const used = Object.fromEntries(KEYS.map((k, i) => [k, xs.filter((x) => x[i] !== 0).length])) as Record<Key, number>;
-  const file = fileURLToPath(new URL('../services/correlator/core/weights.ts', import.meta.url));
+  const file = fileURLToPath(new URL('../services/correlator/core/fitted-weights.ts', import.meta.url));
   writeFileSync(
     file,
     [
@@ -167,10 +153,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       ` * before fitting, each weight kept to its sign) on ${samples.length} certificate hints of ${n} generated incident scenarios`,
       ` * (services/correlator/labelled-scenarios.ts, seed ${seed}), ${ys.filter((y) => y === 1).length} of them naming the cause.`,
       ' * Evaluated on another seed: `npm run bench -- --only calibration --seed 1`. Generated: do not edit',
-      ' * by hand, refit. Each line: the weight, and (in the comment) the training hints that showed the',
+      ' * by hand, refit; live once `CERT_WEIGHTS` in weights.ts points here. Each line: the weight, and (in the comment) the training hints that showed the',
       ' * factor and the value set by hand before fitting.',
       ' */',
-      'export const CERT_WEIGHTS = {',
+      'export const FITTED_CERT_WEIGHTS = {',
       ...KEYS.flatMap((k) => [`  /** ${DOCS[k]} (${used[k]} hints; by hand ${PRIOR[k]}) */`, `  ${k}: ${fitted[k]},`]),
       '} as const;',
       '',

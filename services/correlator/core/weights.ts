@@ -1,8 +1,13 @@
 /**
- * The evidence weights of the certificate scoring (log-likelihood ratios, natural log), as set by
- * hand; `npm run fit` (bench/fit.ts) replaces them with weights fitted on generated scenarios.
+ * The evidence weights of the certificate scoring (log-likelihood ratios, natural log).
+ *
+ * `HAND_SET_CERT_WEIGHTS` are the values set by reasoning about each piece of evidence; they are
+ * also the prior that `npm run fit` (bench/fit.ts) pulls its logistic regression toward, so they
+ * stay here whatever is live. The fit writes `fitted-weights.ts` beside this file; it becomes live
+ * only when `CERT_WEIGHTS` below is pointed at it (after the calibration and the control sweep in
+ * test/generated-incidents.test.ts say it is better; README "How confident the hints are").
  */
-export const CERT_WEIGHTS = {
+export const HAND_SET_CERT_WEIGHTS = {
   prior: -3,
   inUse: 1.5,
   sanOnly: -0.5,
@@ -17,3 +22,6 @@ export const CERT_WEIGHTS = {
   notYetValidServed: 3,
   notYetValid: 1,
 } as const;
+
+/** The weights the scoring uses. */
+export const CERT_WEIGHTS: Readonly<Record<keyof typeof HAND_SET_CERT_WEIGHTS, number>> = HAND_SET_CERT_WEIGHTS;
