@@ -24,6 +24,7 @@
 import type { Hint, Incident } from '../schemas/contracts.ts';
 import { incidentScenario, type IncidentScenario, type Truth, type Variant } from '../services/correlator/labelled-scenarios.ts';
 import { CorrelatorCore } from '../services/correlator/core/correlator.ts';
+import type { Factor } from '../services/correlator/core/weights.ts';
 
 const BLAME = new Set(['cert_expired', 'chain_expired', 'cert_not_yet_valid']);
 
@@ -36,8 +37,12 @@ export interface Judged {
   /** The hint named the cause. */
   hit: boolean;
   rank: number;
-  /** The evidence behind a certificate hint's confidence (for fitting the weights). */
-  factors?: { factor: string; llr: number }[];
+  /** The evidence behind the hint's confidence (for fitting the weights, `bench/fit.ts`). */
+  factors?: Factor[];
+  /** The part of the probability a certificate cause left this explanation (1 when absent). */
+  share?: number;
+  /** A certificate cause taken over from a dependency's incident (its evidence is theirs). */
+  adopted?: boolean;
 }
 
 export interface ScenarioResult {
@@ -74,9 +79,13 @@ export function namesCause(h: Hint, t: Truth, certNamed = false): boolean {
   }
 }
 
-function factorsOf(h: Hint): { factors?: { factor: string; llr: number }[] } {
-  const f = (h.evidence as { factors?: unknown }).factors;
-  return BLAME.has(h.kind) && Array.isArray(f) ? { factors: f as { factor: string; llr: number }[] } : {};
+function factorsOf(h: Hint): Pick<Judged, 'factors' | 'share' | 'adopted'> {
+  const ev = h.evidence as { factors?: unknown; share?: unknown; dependencyIncident?: unknown };
+  return {
+    ...(Array.isArray(ev.factors) ? { factors: ev.factors as Factor[] } : {}),
+    ...(typeof ev.share === 'number' ? { share: ev.share } : {}),
+    ...(BLAME.has(h.kind) && ev.dependencyIncident ? { adopted: true } : {}),
+  };
 }
 
 export function runScenario(s: IncidentScenario): ScenarioResult {

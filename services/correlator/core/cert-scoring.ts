@@ -15,30 +15,29 @@ import { hostMatches } from '../../../lib/catalog.ts';
 import { isRenewalOf, supersedes, type CertIdentity } from '../../../lib/certs/facts.ts';
 import type { CertInfo, PostInfo, ProbeEpisode } from './evidence.ts';
 import { closestBinding, type Binding, type HintContext, type Scope } from './scope.ts';
-import { CERT_WEIGHTS } from './weights.ts';
+import { logOddsOf, term, WEIGHTS, type Factor } from './weights.ts';
 
 /**
  * Log-likelihood ratios (natural log) of each piece of evidence for "this certificate caused it":
- * fitted on generated, labelled scenarios by `npm run fit`, stored with their reasons in
- * `weights.ts`.
+ * fitted on generated, labelled scenarios by `npm run fit`, stored in `fitted-weights.ts`.
  */
-export const LLR = CERT_WEIGHTS;
+export const LLR = WEIGHTS.cert;
 
-export const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+export { sigmoid } from './weights.ts';
 const MIN = 60_000;
 const DAY = 86_400_000;
 
 /** Log-odds contribution of the time between expiry and onset (smooth in log-time). */
-function expiryTiming(deltaMs: number): { llr: number; why: string } {
+function expiryTiming(deltaMs: number): Factor {
   const m = deltaMs / MIN;
-  if (m < -15) return { llr: LLR.expiryAfterOnset, why: 'expired after the onset' };
-  if (m <= 30) return { llr: LLR.expiryAtOnset, why: 'expired just before the onset' };
+  if (m < -15) return term(LLR, 'expiryAfterOnset', 'expired after the onset');
+  if (m <= 30) return term(LLR, 'expiryAtOnset', 'expired just before the onset');
   if (m <= 1440) {
     const f = Math.log(m / 30) / Math.log(1440 / 30);
-    return { llr: LLR.expiryAtOnset * (1 - f), why: 'expired hours before the onset' };
+    return term(LLR, 'expiryAtOnset', 'expired hours before the onset', 1 - f);
   }
   const f = Math.min(1, Math.log(m / 1440) / Math.log(7));
-  return { llr: LLR.expiryLongBefore * f, why: 'expired days before the onset while the service kept working' };
+  return term(LLR, 'expiryLongBefore', 'expired days before the onset while the service kept working', f);
 }
 
 export interface Candidate {
@@ -47,7 +46,7 @@ export interface Candidate {
   scope: Scope;
   binding: Binding;
   logOdds: number;
-  factors: { factor: string; llr: number }[];
+  factors: Factor[];
   probes: ProbeEpisode[];
   posts: PostInfo[];
   supersededBy?: CertInfo;
@@ -111,28 +110,26 @@ export function certCandidates(ctx: HintContext, scopes: Scope[], onsetMs: numbe
     const best = closestBinding(c, scopes, ctx);
     if (!best) continue;
     const { scope, binding } = best;
-    const factors: { factor: string; llr: number }[] = [{ factor: 'prior', llr: LLR.prior }];
-    factors.push(binding.inUse ? { factor: 'bound and in use', llr: LLR.inUse } : { factor: 'only its names match', llr: LLR.sanOnly });
-    if (scope.hops > 0) factors.push({ factor: `${scope.hops} dependency hop(s) away`, llr: LLR.perHop * scope.hops });
+    const factors: Factor[] = [term(LLR, 'prior', 'prior')];
+    factors.push(binding.inUse ? term(LLR, 'inUse', 'bound and in use') : term(LLR, 'sanOnly', 'only its names match'));
+    if (scope.hops > 0) factors.push(term(LLR, 'perHop', `${scope.hops} dependency hop(s) away`, scope.hops));
     const kind: HintKind = expired ? (c.isCA ? 'chain_expired' : 'cert_expired') : 'cert_not_yet_valid';
-    if (expired) {
-      const t = expiryTiming(onsetMs - c.notAfterMs);
-      factors.push({ factor: t.why, llr: t.llr });
-    } else {
+    if (expired) factors.push(expiryTiming(onsetMs - c.notAfterMs));
+    else {
       const fresh = served?.firstMs !== undefined && served.firstMs >= onsetMs - 60 * MIN;
-      factors.push(fresh ? { factor: 'first served shortly before the onset, not yet valid', llr: LLR.notYetValidServed } : { factor: served ? 'served while not yet valid' : 'clients fail with CERT_NOT_YET_VALID', llr: LLR.notYetValid });
+      factors.push(fresh ? term(LLR, 'notYetValidServed', 'first served shortly before the onset, not yet valid') : term(LLR, 'notYetValid', served ? 'served while not yet valid' : 'clients fail with CERT_NOT_YET_VALID'));
     }
-    if (sameCert.length > 0) factors.push({ factor: 'probes fail on this certificate', llr: LLR.probeSameCert });
-    else if (sameClass.length > 0) factors.push({ factor: `probes fail with ${wantCode}`, llr: LLR.probeSameClass });
-    if (posts.length > 0) factors.push({ factor: 'a status post mentions a certificate', llr: LLR.statusMentionsCert });
+    if (sameCert.length > 0) factors.push(term(LLR, 'probeSameCert', 'probes fail on this certificate'));
+    else if (sameClass.length > 0) factors.push(term(LLR, 'probeSameClass', `probes fail with ${wantCode}`));
+    if (posts.length > 0) factors.push(term(LLR, 'statusMentionsCert', 'a status post mentions a certificate'));
     const newer = binding.inUse && sameCert.length > 0 ? undefined : supersededBy(c, scope, ctx, nowMs);
-    if (newer) factors.push({ factor: 'a newer certificate for the same names is served', llr: LLR.superseded });
+    if (newer) factors.push(term(LLR, 'superseded', 'a newer certificate for the same names is served'));
     out.push({
       kind,
       cert: c,
       scope,
       binding,
-      logOdds: factors.reduce((s, f) => s + f.llr, 0),
+      logOdds: logOddsOf(factors),
       factors,
       probes: sameCert.length > 0 ? sameCert : sameClass,
       posts,

@@ -19,6 +19,7 @@ import { causesOf, certCandidates, undeployedRenewal } from './cert-scoring.ts';
 import { certHint, renewalHint, sameCauseInDependency } from './phrasing.ts';
 import { scopesOf, type HintContext } from './scope.ts';
 import { dependencyHints, expiringHints, probeHints, vendorHints } from './symptoms.ts';
+import { logOddsOf, sigmoid, term, WEIGHTS } from './weights.ts';
 
 export { fmtDuration, fmtTime } from './phrasing.ts';
 export { LLR } from './cert-scoring.ts';
@@ -104,21 +105,29 @@ export function rankHints(ctx: HintContext, service: string, onsetMs: number, no
     }
   }
 
-  // The same cause seen from the fix's side: ranked just below the certificate it would replace.
+  // The same cause seen from the fix's side: that cause's probability times the chance that the
+  // renewal is the fix (`share`: the part of the probability its certificate leaves it).
+  const renewalFactors = [term(WEIGHTS.renewal, 'prior', 'prior')];
   const renewals = causes.flatMap((c, i) => {
     const r = c.lead.kind === 'cert_not_yet_valid' ? undefined : undeployedRenewal(c.lead, ctx, onsetMs);
-    return r ? [renewalHint(c, r, certHints[i]!.confidence * 0.9, service, onsetMs)] : [];
+    if (!r) return [];
+    const share = certHints[i]!.confidence;
+    const h = renewalHint(c, r, share * sigmoid(logOddsOf(renewalFactors)), service, onsetMs);
+    return [{ ...h, evidence: { ...h.evidence, factors: renewalFactors, share } }];
   });
   const certCause = Math.max(0, ...certHints.map((h) => h.confidence));
+  // An explanation that a certificate cause makes a symptom keeps only the share it leaves.
+  const scaled = (h: Hint, share: number, extra: Record<string, unknown> = {}): Hint =>
+    share >= 1 ? h : { ...h, confidence: h.confidence * share, evidence: { ...h.evidence, ...extra, share } };
   const hints: Hint[] = [
     ...certHints,
     ...renewals,
     // A probe failure that an asserted certificate cause explains is a symptom, not the cause.
-    ...probeHints(ctx, scopes, service, onsetMs, nowMs).map(({ hint }) => ({ ...hint, confidence: hint.confidence * (1 - certCause) })),
+    ...probeHints(ctx, scopes, service, onsetMs, nowMs).map(({ hint }) => scaled(hint, 1 - certCause)),
     // A dependency whose incident has the cause this one leads with is the path, not a rival.
     ...deps.map(({ hint }) => {
       const by = explainedDeps.get(hint);
-      return by ? { ...hint, confidence: hint.confidence * (1 - by.confidence), evidence: { ...hint.evidence, explainedBy: by.certSha256 } } : hint;
+      return by ? scaled(hint, 1 - by.confidence, { explainedBy: by.certSha256 }) : hint;
     }),
     ...vendorHints(ctx, service, onsetMs, nowMs),
     ...expiringHints(ctx, scopes, service, nowMs),

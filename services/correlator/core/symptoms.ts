@@ -6,7 +6,7 @@
  */
 import type { Hint } from '../../../schemas/contracts.ts';
 import { daysLeft } from '../../../lib/certs/facts.ts';
-import { LLR, sigmoid } from './cert-scoring.ts';
+import { logOddsOf, sigmoid, term, WEIGHTS, type Factor } from './weights.ts';
 import { CertTable, type ProbeClass, type ProbeEpisode } from './evidence.ts';
 import { CLASS_WORDS, fmtDuration, fmtTime, pathPhrase, probePhrase } from './phrasing.ts';
 import { bindingOf, type HintContext, type IncidentView, type Scope } from './scope.ts';
@@ -30,17 +30,18 @@ export function probeHints(ctx: HintContext, scopes: Scope[], service: string, o
       const longest = Math.max(...streaks.map((s) => s.failures));
       const atOnset = since >= onsetMs - lead && since <= onsetMs + 15 * MIN;
       const usual = Math.max(...streaks.map((s) => s.usualFailureRate));
-      const factors = [
-        { factor: 'prior', llr: -1 },
-        ...(regions >= 2 ? [{ factor: `${regions} regions`, llr: 1 }] : []),
-        ...(longest >= 3 ? [{ factor: `${longest} checks in a row`, llr: 1 }] : []),
-        ...(atOnset ? [{ factor: 'started at the onset', llr: 1.5 }] : []),
-        ...(cls === 'tls' ? [{ factor: 'certificate-class error', llr: 1 }] : []),
+      const w = WEIGHTS.probe;
+      const factors: Factor[] = [
+        term(w, 'prior', 'prior'),
+        ...(regions >= 2 ? [term(w, 'regions', `${regions} regions`)] : []),
+        ...(longest >= 3 ? [term(w, 'streak', `${longest} checks in a row`)] : []),
+        ...(atOnset ? [term(w, 'atOnset', 'started at the onset')] : []),
+        ...(cls === 'tls' ? [term(w, 'tlsClass', 'certificate-class error')] : []),
         // A check that fails often anyway says little when it fails again.
-        ...(usual >= 0.1 ? [{ factor: `this check usually fails ${Math.round(usual * 100)} % of the time`, llr: -1.5 }] : []),
-        ...(scope.hops > 0 ? [{ factor: `${scope.hops} dependency hop(s) away`, llr: LLR.perHop * scope.hops }] : []),
+        ...(usual >= 0.1 ? [term(w, 'usuallyFails', `this check usually fails ${Math.round(usual * 100)} % of the time`)] : []),
+        ...(scope.hops > 0 ? [term(w, 'perHop', `${scope.hops} dependency hop(s) away`, scope.hops)] : []),
       ];
-      const logOdds = factors.reduce((s, f) => s + f.llr, 0);
+      const logOdds = logOddsOf(factors);
       const rel = since >= onsetMs ? `${fmtDuration(since - onsetMs)} after reports rose` : `${fmtDuration(onsetMs - since)} before reports rose`;
       out.push({
         cls,
@@ -87,7 +88,13 @@ export function dependencyHints(ctx: HintContext, scopes: Scope[], service: stri
     const inc = ctx.incidentOf(scope.id, nowMs);
     if (!inc || inc.onsetMs > onsetMs + 15 * MIN) continue;
     const close = Math.abs(inc.onsetMs - onsetMs) <= 15 * MIN;
-    const confidence = sigmoid(0.5 + (close ? 1.5 : 0) + LLR.perHop * (scope.hops - 1));
+    const w = WEIGHTS.dependency;
+    const factors: Factor[] = [
+      term(w, 'prior', 'prior'),
+      ...(close ? [term(w, 'close', 'began within 15 minutes of this one')] : []),
+      ...(scope.hops > 1 ? [term(w, 'perHop', `${scope.hops} dependency hops away`, scope.hops - 1)] : []),
+    ];
+    const confidence = sigmoid(logOddsOf(factors));
     const when = inc.onsetMs <= onsetMs ? `${fmtDuration(onsetMs - inc.onsetMs)} before` : `${fmtDuration(inc.onsetMs - onsetMs)} after`;
     out.push({
       scope,
@@ -106,6 +113,7 @@ export function dependencyHints(ctx: HintContext, scopes: Scope[], service: stri
           status: inc.status,
           ...(inc.topHint ? { topHint: inc.topHint.kind } : {}),
           ...(inc.outageId ? { outageId: inc.outageId } : {}),
+          factors,
         },
       },
     });
@@ -119,15 +127,18 @@ export function vendorHints(ctx: HintContext, service: string, onsetMs: number, 
   const best = posts.find((p) => p.mentionsCertificate) ?? posts[posts.length - 1]!;
   const ids = [...new Set(posts.flatMap((p) => p.incidentIds))];
   const text = best.text.length > 200 ? `${best.text.slice(0, 200)}…` : best.text;
+  const w = WEIGHTS.vendor;
+  const factors: Factor[] = [term(w, 'prior', 'prior'), ...(best.mentionsCertificate ? [term(w, 'mentionsCert', 'it mentions a certificate')] : [])];
   return [
     {
       kind: 'vendor_statement',
-      confidence: best.mentionsCertificate ? 0.6 : 0.25,
+      confidence: sigmoid(logOddsOf(factors)),
       summary: `${best.account} at ${fmtTime(best.tsMs, onsetMs)}: "${text}"${ids.length > 0 ? ` (${ids.join(', ')})` : ''}`,
       evidence: {
         posts: posts.map((p) => ({ id: p.id, account: p.account, ts: new Date(p.tsMs).toISOString(), text: p.text, ...(p.url ? { url: p.url } : {}) })),
         incidentIds: ids,
         mentionsCertificate: best.mentionsCertificate,
+        factors,
       },
     },
   ];
@@ -141,9 +152,11 @@ export function expiringHints(ctx: HintContext, scopes: Scope[], service: string
     const scope = scopes.find((s) => bindingOf(c, s)?.inUse);
     if (!scope) continue;
     const left = c.notAfterMs - nowMs;
+    const w = WEIGHTS.expiring;
+    const factors: Factor[] = [term(w, 'prior', 'prior'), ...(left < DAY ? [term(w, 'withinDay', 'expires within a day')] : [])];
     out.push({
       kind: 'cert_expiring',
-      confidence: left < DAY ? 0.05 : 0.02,
+      confidence: sigmoid(logOddsOf(factors)),
       summary: `certificate ${CertTable.label(c)} (sha256 ${c.sha256.slice(0, 12)}…) expires in ${fmtDuration(left)} at ${fmtTime(c.notAfterMs, nowMs)}; ${pathPhrase(scope, service)}`,
       certSha256: c.sha256,
       ...(scope.hops > 0 ? { relatedService: scope.id } : {}),
@@ -155,6 +168,7 @@ export function expiringHints(ctx: HintContext, scopes: Scope[], service: string
         daysLeft: Math.round(daysLeft(c.notAfterMs, nowMs) * 10) / 10,
         boundTo: scope.id,
         dependencyPath: scope.path,
+        factors,
       },
     });
   }
