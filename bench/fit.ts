@@ -4,8 +4,8 @@
  * `services/correlator/core/fitted-weights.ts`, the weights the correlator uses. Never on the
  * bundled example or `test/scenarios/`.
  *
- *   npm run fit                                   # 240 training scenarios, seed 11
- *   node --import tsx bench/fit.ts <scenarios> <seed>
+ *   npm run fit                                   # 240 training scenarios, seed 11; evaluated on 200 of seed 1
+ *   node --import tsx bench/fit.ts <scenarios> <seed> [<evaluation scenarios> <evaluation seed>]
  *
  * Each hint of a training incident is one sample of its kind's weight set: the pieces of evidence
  * behind its confidence as features (each factor records its weight's name and amount) and
@@ -18,6 +18,7 @@
  * stay as set by hand (`FIXED`: base rates the generator's mix cannot teach). Evaluate on
  * another seed: `npm run bench -- --only calibration --seed 1`.
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { HAND_SET_WEIGHTS, type Factor, type WeightKind } from '../services/correlator/core/weights.ts';
@@ -269,4 +270,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   writeFileSync(file, fittedSource(fit, { scenarios: n, seed, lambda }));
   log(`wrote ${file}`);
   process.stdout.write(`${JSON.stringify(fit, null, 2)}\n`);
+  // Evaluated on scenarios of another seed, in a process of its own: it loads the weights just written.
+  const evalN = Number(process.argv[4] ?? 200);
+  const evalSeed = Number(process.argv[5] ?? 1);
+  if (evalN > 0) {
+    log(`evaluating the fitted weights on ${evalN} scenarios of seed ${evalSeed} …`);
+    const calibration = fileURLToPath(new URL('./calibration.ts', import.meta.url));
+    execFileSync(process.execPath, ['--import', 'tsx', calibration, String(evalN), String(evalSeed)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  }
 }
