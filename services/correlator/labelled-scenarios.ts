@@ -277,6 +277,26 @@ export function incidentScenario(seed: number, o: IncidentScenarioOptions = {}):
     inventory.push({ cert: old, ts: start + HOUR, service: 'svc-a', name: 'svc-a-legacy' });
     distractors.push('old_expired');
   }
+  // Drawn from a stream of its own, so every scenario of a seed stays what it was before this one.
+  const rngSoon = createRng(seed * 40503 + 17);
+  if (rngSoon() < 0.3) {
+    // A certificate bound to the service, for other names, that expires hours to days after the
+    // onset: a risk to warn of, never the cause.
+    const names = [`next.${hostOf('svc-a')}`];
+    const soon: GenCert = {
+      sha256: Array.from({ length: 64 }, () => '0123456789abcdef'[Math.floor(rngSoon() * 16)]).join(''),
+      subject: `CN=${names[0]}`,
+      issuer: ca.subject,
+      issuerSha256: ca.sha256,
+      notBeforeMs: onsetMs - 90 * DAY,
+      notAfterMs: onsetMs + logUniform(rngSoon, 120, 10 * 1440) * MIN,
+      dnsNames: names,
+      isCA: false,
+    };
+    certs.push(soon);
+    inventory.push({ cert: soon, ts: start + HOUR, service: 'svc-a', name: 'svc-a-next' });
+    distractors.push('expiring_soon');
+  }
 
   const events: { ts: number; e: CorrelatorEvent }[] = [];
   const certObs = (c: GenCert, ts: number, source: CertObservation['source'], extra: Partial<CertObservation>): CertObservation => ({
