@@ -71,6 +71,20 @@ interface ServiceState {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** Slice keys (`region:GB`) by prefix and value, built once: a report names them on every event. */
+const sliceKeys = new Map<string, Map<string, string>>();
+function sliceKey(prefix: string, value: string): string {
+  let byValue = sliceKeys.get(prefix);
+  if (!byValue) sliceKeys.set(prefix, (byValue = new Map()));
+  let key = byValue.get(value);
+  if (key === undefined) {
+    key = prefix + value;
+    // Values come from reports: bound what is kept against hostile input.
+    if (byValue.size < 10_000) byValue.set(value, key);
+  }
+  return key;
+}
+
 /** How long a report id is remembered for dropping redeliveries (minutes of the service's clock). */
 export const REPORT_ID_MEMORY_MINUTES = 180;
 
@@ -167,11 +181,17 @@ export class CorrelatorCore {
     if (!minuteChanged) return;
     let resolved = false;
     const minute = Math.floor(nowMs / MINUTE_MS);
+    // The closed minutes matter only to an open incident; otherwise they are closed without a look.
+    if (st.incident?.status !== 'open') {
+      for (const slice of st.slices.values()) slice.skipTo(minute);
+      st.detector.skipTo(minute);
+      return;
+    }
     // A minute stays elevated when the service is, or a slice is with real volume (a handful of
     // reports in a quiet region is not an outage going on).
     const sliceElevated = new Set<number>();
     for (const slice of st.slices.values()) {
-      for (const c of slice.advanceTo(minute)) if (c.elevated && c.windowCount >= this.params.detector.minCount) sliceElevated.add(c.minute);
+      for (const c of slice.advanceTo(minute)) if (c.windowCount >= this.params.detector.minCount && c.elevated) sliceElevated.add(c.minute);
     }
     for (const closed of st.detector.advanceTo(minute)) {
       const inc = st.incident;
@@ -286,19 +306,22 @@ export class CorrelatorCore {
     this.advance(st, ts, out);
     const alarm = st.detector.add(ts);
     if (alarm) this.onAlarm(r.service, st, alarm, out);
-    for (const key of [r.region ? `region:${r.region}` : '', r.problem ? `problem:${r.problem}` : '']) {
-      if (!key) continue;
-      let slice = st.slices.get(key);
-      if (!slice) {
-        if (st.slices.size >= this.params.maxSlicesPerService) continue;
-        slice = new ReportDetector(this.params.detector);
-        slice.suppressLearning = st.detector.suppressLearning;
-        st.slices.set(key, slice);
-      }
-      slice.advanceTo(Math.floor(ts / MINUTE_MS));
-      const sliceAlarm = slice.add(ts);
-      if (sliceAlarm) this.onAlarm(r.service, st, sliceAlarm, out);
+    if (r.region) this.onSlice(st, sliceKey('region:', r.region), ts, out);
+    if (r.problem) this.onSlice(st, sliceKey('problem:', r.problem), ts, out);
+  }
+
+  /** Counts a report in one region or problem slice of its service. */
+  private onSlice(st: ServiceState, key: string, ts: number, out: Incident[]): void {
+    let slice = st.slices.get(key);
+    if (!slice) {
+      if (st.slices.size >= this.params.maxSlicesPerService) return;
+      slice = new ReportDetector(this.params.detector);
+      slice.suppressLearning = st.detector.suppressLearning;
+      st.slices.set(key, slice);
     }
+    slice.skipTo(Math.floor(ts / MINUTE_MS));
+    const sliceAlarm = slice.add(ts);
+    if (sliceAlarm) this.onAlarm(st.service, st, sliceAlarm, out);
   }
 
   private onAlarm(service: string, st: ServiceState, alarm: Alarm, out: Incident[]): void {
