@@ -1,6 +1,7 @@
 /**
  * One benchmark measurement in its own process (see bench/run.ts); prints one JSON line:
- * `{ events, seconds, maxRssMb, bytes? }`.
+ * `{ events, seconds, cpuSeconds, maxRssMb, bytes? }` (CPU time too: wall time on a shared machine moves with
+ * what else runs).
  *
  *   raw <dir>              read every NDJSON file and JSON.parse each line, nothing else
  *   correlator <dir>       the scenario reader (parse + validate) driving the correlator core
@@ -47,7 +48,7 @@ if (mode === 'raw') {
   for await (const chunk of readScenario(dir)) {
     for (const e of chunk) {
       const kind = kinds[e.topic as keyof typeof kinds];
-      core.step({ kind, value: e.value } as CorrelatorEvent);
+      core.step({ kind, value: e.value, tsMs: e.tsMs } as CorrelatorEvent);
       events++;
     }
   }
@@ -61,4 +62,6 @@ if (mode === 'raw') {
 }
 
 const seconds = (performance.now() - started) / 1000;
-process.stdout.write(`${JSON.stringify({ events, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, bytes })}\n`);
+const usage = process.resourceUsage();
+const cpuSeconds = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
+process.stdout.write(`${JSON.stringify({ events, seconds, cpuSeconds, maxRssMb: usage.maxRSS / 1024, bytes })}\n`);

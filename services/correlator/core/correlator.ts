@@ -26,11 +26,13 @@ import { CertTable, PostLog, ProbeTracker } from './evidence.ts';
 import { outageIdOf, rankHints, sortHints, type HintContext, type IncidentView } from './hints.ts';
 import { defaultParams, type CorrelatorParams } from './params.ts';
 
-export type CorrelatorEvent =
+/** One input event; `tsMs`, when the caller has it, is `Date.parse(value.ts)` already done. */
+export type CorrelatorEvent = (
   | { kind: 'report'; value: UserReport }
   | { kind: 'post'; value: StatusPost }
   | { kind: 'probe'; value: ProbeResult }
-  | { kind: 'cert'; value: CertObservation };
+  | { kind: 'cert'; value: CertObservation }
+) & { tsMs?: number };
 
 interface IncidentState {
   id: string;
@@ -143,7 +145,7 @@ export class CorrelatorCore {
 
   /** Feeds one event; returns the incidents whose state changed. */
   step(e: CorrelatorEvent): Incident[] {
-    const ts = Date.parse(e.value.ts);
+    const ts = e.tsMs ?? Date.parse(e.value.ts);
     const out: Incident[] = [];
     switch (e.kind) {
       case 'report':
@@ -153,7 +155,7 @@ export class CorrelatorCore {
         this.posts.add(e.value);
         break;
       case 'probe':
-        this.probes.observe(e.value);
+        this.probes.observe(e.value, ts);
         break;
       case 'cert':
         this.certs.upsert(e.value);
@@ -422,12 +424,15 @@ export class CorrelatorCore {
   private prune(st: ServiceState, minute: number): void {
     st.lastPruneMinute = minute;
     const idHorizon = minute - REPORT_ID_MEMORY_MINUTES;
-    for (const [m, ids] of st.idsByMinute) {
-      if (m >= idHorizon) continue;
+    // forEach: no [key, value] pair is allocated per entry (deleting the current entry is safe).
+    st.idsByMinute.forEach((ids, m) => {
+      if (m >= idHorizon) return;
       for (const id of ids) st.seenIds.delete(id);
       st.idsByMinute.delete(m);
-    }
+    });
     const repHorizon = (minute - this.params.detector.reporterWindowMinutes) * MINUTE_MS;
-    for (const [k, t] of st.reporters) if (t < repHorizon) st.reporters.delete(k);
+    st.reporters.forEach((t, k) => {
+      if (t < repHorizon) st.reporters.delete(k);
+    });
   }
 }

@@ -173,10 +173,9 @@ export class ProbeTracker {
     this.minFailures = Math.max(1, params.minProbeStreak);
   }
 
-  observe(p: ProbeResult): void {
+  observe(p: ProbeResult, ts = Date.parse(p.ts)): void {
     const region = p.region ?? '';
     const key = `${p.service}\u0000${p.target}\u0000${region}`;
-    const ts = Date.parse(p.ts);
     let s = this.series.get(key);
     if (!s) {
       const W = this.rp.windowChecks;
