@@ -23,6 +23,7 @@ import type { CertObservation, Hint, Incident, ProbeResult, StatusPost, UserRepo
 import type { Catalog } from '../../../lib/catalog.ts';
 import { ReportDetector, MINUTE_MS, type Alarm } from './detector.ts';
 import { CertTable, PostLog, ProbeTracker } from './evidence.ts';
+import { lateBirth, mustMaterialiseBefore, Slice } from './slice.ts';
 import { outageIdOf, rankHints, sortHints, type HintContext, type IncidentView } from './hints.ts';
 import { defaultParams, type CorrelatorParams } from './params.ts';
 
@@ -56,8 +57,12 @@ interface IncidentState {
 interface ServiceState {
   service: string;
   detector: ReportDetector;
-  /** Per region and per problem type (`region:GB`, `problem:login`), created as reports name them. */
-  slices: Map<string, ReportDetector>;
+  /** Per region and per problem type, created as reports name them (`slice.ts`); all of them in `slices`. */
+  regionSlices: Map<string, Slice>;
+  problemSlices: Map<string, Slice>;
+  slices: Slice[];
+  /** The service's minute: its clock's, as of the last minute it opened. */
+  minute: number;
   /** This service's event time: the latest of its reports (or of an explicit tick). */
   clockMs: number;
   incident?: IncidentState;
@@ -73,19 +78,6 @@ interface ServiceState {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Slice keys (`region:GB`) by prefix and value, built once: a report names them on every event. */
-const sliceKeys = new Map<string, Map<string, string>>();
-function sliceKey(prefix: string, value: string): string {
-  let byValue = sliceKeys.get(prefix);
-  if (!byValue) sliceKeys.set(prefix, (byValue = new Map()));
-  let key = byValue.get(value);
-  if (key === undefined) {
-    key = prefix + value;
-    // Values come from reports: bound what is kept against hostile input.
-    if (byValue.size < 10_000) byValue.set(value, key);
-  }
-  return key;
-}
 
 /** How long a report id is remembered for dropping redeliveries (minutes of the service's clock). */
 export const REPORT_ID_MEMORY_MINUTES = 180;
@@ -183,17 +175,20 @@ export class CorrelatorCore {
     if (!minuteChanged) return;
     let resolved = false;
     const minute = Math.floor(nowMs / MINUTE_MS);
-    // The closed minutes matter only to an open incident; otherwise they are closed without a look.
+    if (st.minute !== -Infinity && mustMaterialiseBefore(this.params.detector, st.minute, minute)) this.materialiseSlices(st);
+    st.minute = minute;
+    // The closed minutes matter only to an open incident; otherwise they are closed without a look
+    // (and pending slices not at all: see `slice.ts`).
     if (st.incident?.status !== 'open') {
-      for (const slice of st.slices.values()) slice.skipTo(minute);
+      for (const slice of st.slices) slice.detector?.skipTo(minute);
       st.detector.skipTo(minute);
       return;
     }
     // A minute stays elevated when the service is, or a slice is with real volume (a handful of
-    // reports in a quiet region is not an outage going on).
+    // reports in a quiet region is not an outage going on). An open incident has every slice materialised.
     const sliceElevated = new Set<number>();
-    for (const slice of st.slices.values()) {
-      for (const c of slice.advanceTo(minute)) if (c.windowCount >= this.params.detector.minCount && c.elevated) sliceElevated.add(c.minute);
+    for (const slice of st.slices) {
+      for (const c of slice.detector!.advanceTo(minute)) if (c.windowCount >= this.params.detector.minCount && c.elevated) sliceElevated.add(c.minute);
     }
     for (const closed of st.detector.advanceTo(minute)) {
       const inc = st.incident;
@@ -238,7 +233,10 @@ export class CorrelatorCore {
     return {
       service,
       detector: new ReportDetector(this.params.detector),
-      slices: new Map(),
+      regionSlices: new Map(),
+      problemSlices: new Map(),
+      slices: [],
+      minute: -Infinity,
       clockMs: -Infinity,
       seenIds: new Set(),
       idsByMinute: new Map(),
@@ -308,22 +306,29 @@ export class CorrelatorCore {
     this.advance(st, ts, out);
     const alarm = st.detector.add(ts);
     if (alarm) this.onAlarm(r.service, st, alarm, out);
-    if (r.region) this.onSlice(st, sliceKey('region:', r.region), ts, out);
-    if (r.problem) this.onSlice(st, sliceKey('problem:', r.problem), ts, out);
+    if (r.region) this.onSlice(st, st.regionSlices, r.region, ts, out);
+    if (r.problem) this.onSlice(st, st.problemSlices, r.problem, ts, out);
   }
 
   /** Counts a report in one region or problem slice of its service. */
-  private onSlice(st: ServiceState, key: string, ts: number, out: Incident[]): void {
-    let slice = st.slices.get(key);
+  private onSlice(st: ServiceState, slices: Map<string, Slice>, value: string, ts: number, out: Incident[]): void {
+    let slice = slices.get(value);
     if (!slice) {
-      if (st.slices.size >= this.params.maxSlicesPerService) return;
-      slice = new ReportDetector(this.params.detector);
-      slice.suppressLearning = st.detector.suppressLearning;
-      st.slices.set(key, slice);
+      if (st.slices.length >= this.params.maxSlicesPerService) return;
+      // While an incident is open every slice's minutes are needed; a very late first report
+      // starts one that could jump (see `slice.ts`).
+      const eager = st.incident?.status === 'open' || lateBirth(this.params.detector, Math.floor(ts / MINUTE_MS), st.minute);
+      slice = new Slice(this.params.detector, st.minute, st.detector.suppressLearning, eager);
+      slices.set(value, slice);
+      st.slices.push(slice);
     }
-    slice.skipTo(Math.floor(ts / MINUTE_MS));
-    const sliceAlarm = slice.add(ts);
+    const sliceAlarm = slice.report(ts, st.minute);
     if (sliceAlarm) this.onAlarm(st.service, st, sliceAlarm, out);
+  }
+
+  /** Builds the detectors of a service's pending slices (before anything the replay of their log could not repeat). */
+  private materialiseSlices(st: ServiceState): void {
+    for (const slice of st.slices) slice.materialise(st.minute);
   }
 
   private onAlarm(service: string, st: ServiceState, alarm: Alarm, out: Incident[]): void {
@@ -363,8 +368,9 @@ export class CorrelatorCore {
 
   /** Minutes inside an incident are kept out of the learned history of the service and its slices. */
   private setLearning(st: ServiceState, learn: boolean): void {
+    this.materialiseSlices(st);
     st.detector.suppressLearning = !learn;
-    for (const slice of st.slices.values()) slice.suppressLearning = !learn;
+    for (const slice of st.slices) slice.detector!.suppressLearning = !learn;
   }
 
   /**

@@ -175,6 +175,16 @@ export class ReportDetector {
     this.bucketTags = new Int32Array(nb).fill(-1);
   }
 
+  /** The open slot (-1 before the first `advanceTo`). */
+  get openSlot(): number {
+    return this.current;
+  }
+
+  /** Slots of the seasonal horizon: a jump further than this closes only its last `horizonSlots`. */
+  get horizonSlots(): number {
+    return this.ring;
+  }
+
   /** The baseline (expected reports per minute) of the open minute. */
   get baseline(): number {
     return this.mu;
@@ -246,7 +256,7 @@ export class ReportDetector {
     const xs = this.windowSum(minute, this.s.slow);
     // Both thresholds are at least minCount, and the window holds this slot's count.
     if (xs < this.p.minCount) return undefined;
-    this.thresholds();
+    this.alarmThresholds();
     if (x1 >= this.t1 || xs >= this.tSlow) {
       return { detectedAtMs: tsMs, onsetMs: this.onsetMinute(minute) * this.s.ms, baselinePerMin: this.mu, count: x1 };
     }
@@ -348,19 +358,24 @@ export class ReportDetector {
   private phiKey1 = 0;
   private phiKeyS = 0;
 
-  /** The thresholds of the open slot's grid point, computed on first use (`threshold` is a pure, memoised function). */
-  private thresholds(): void {
+  /** The alarm thresholds of the open slot's grid point, computed on first use (`threshold` is a pure, memoised function). */
+  private alarmThresholds(): void {
     if (this.thresholdsFor === this.thresholdKey) return;
     this.thresholdsFor = this.thresholdKey;
     const p = this.p;
-    const mu = this.thresholdMu;
-    const phi1 = Math.exp(this.phiKey1 / 25);
-    const phiS = Math.exp(this.phiKeyS / 25);
-    this.t1 = Math.max(p.minCount, threshold(mu, phi1, this.alpha));
-    this.tSlow = Math.max(p.minCount, threshold(mu * this.s.slow, phiS, this.alpha));
-    this.tElevated1 = threshold(mu, phi1, p.alphaElevated);
-    this.tElevatedSlow = threshold(mu * this.s.slow, phiS, p.alphaElevated);
+    this.t1 = Math.max(p.minCount, threshold(this.thresholdMu, Math.exp(this.phiKey1 / 25), this.alpha));
+    this.tSlow = Math.max(p.minCount, threshold(this.thresholdMu * this.s.slow, Math.exp(this.phiKeyS / 25), this.alpha));
   }
+
+  /** The thresholds of a still elevated slot, likewise (only an open incident asks). */
+  private elevatedThresholds(): void {
+    if (this.elevatedFor === this.thresholdKey) return;
+    this.elevatedFor = this.thresholdKey;
+    const p = this.p;
+    this.tElevated1 = threshold(this.thresholdMu, Math.exp(this.phiKey1 / 25), p.alphaElevated);
+    this.tElevatedSlow = threshold(this.thresholdMu * this.s.slow, Math.exp(this.phiKeyS / 25), p.alphaElevated);
+  }
+  private elevatedFor = NaN;
 
   /** Closes a minute: updates the CUSUM, the robust history, the level and the dispersion. */
   private close(minute: number, closed: MinuteClosed[] | undefined): void {
@@ -415,7 +430,7 @@ export class ReportDetector {
       // The minute being closed is the one last opened, so its elevated thresholds are the ones at hand.
       let elevated = false;
       if (count > 0 || xs > 0) {
-        this.thresholds();
+        this.elevatedThresholds();
         elevated = count >= this.tElevated1 || xs >= this.tElevatedSlow;
       }
       closed.push({ minute, count, baseline: mu, elevated, windowCount: xs });
