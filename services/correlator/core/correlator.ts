@@ -56,7 +56,12 @@ interface IncidentState {
 
 interface ServiceState {
   service: string;
-  detector: ReportDetector;
+  /** All of the service's reports (a slice of everything: built as a detector once it could matter). */
+  detector: Slice;
+  /** Whether learning is suppressed (an incident holds), for the slices created meanwhile. */
+  suppressLearning: boolean;
+  /** The service's first minute (where its detector started). */
+  firstMinute: number;
   /** Per region and per problem type, created as reports name them (`slice.ts`); all of them in `slices`. */
   regionSlices: Map<string, Slice>;
   problemSlices: Map<string, Slice>;
@@ -176,12 +181,13 @@ export class CorrelatorCore {
     let resolved = false;
     const minute = Math.floor(nowMs / MINUTE_MS);
     if (st.minute !== -Infinity && mustMaterialiseBefore(this.params.detector, st.minute, minute)) this.materialiseSlices(st);
+    if (st.minute === -Infinity) st.firstMinute = minute;
     st.minute = minute;
     // The closed minutes matter only to an open incident; otherwise they are closed without a look
     // (and pending slices not at all: see `slice.ts`).
     if (st.incident?.status !== 'open') {
       for (const slice of st.slices) slice.detector?.skipTo(minute);
-      st.detector.skipTo(minute);
+      st.detector.detector?.skipTo(minute);
       return;
     }
     // A minute stays elevated when the service is, or a slice is with real volume (a handful of
@@ -190,7 +196,7 @@ export class CorrelatorCore {
     for (const slice of st.slices) {
       for (const c of slice.detector!.advanceTo(minute)) if (c.windowCount >= this.params.detector.minCount && c.elevated) sliceElevated.add(c.minute);
     }
-    for (const closed of st.detector.advanceTo(minute)) {
+    for (const closed of st.detector.detector!.advanceTo(minute)) {
       const inc = st.incident;
       if (!inc || inc.status !== 'open') continue;
       if (closed.elevated || sliceElevated.has(closed.minute)) inc.lastElevatedMinute = closed.minute;
@@ -232,7 +238,9 @@ export class CorrelatorCore {
   private freshState(service: string): ServiceState {
     return {
       service,
-      detector: new ReportDetector(this.params.detector),
+      detector: new Slice(this.params.detector, -Infinity, false, false),
+      suppressLearning: false,
+      firstMinute: -Infinity,
       regionSlices: new Map(),
       problemSlices: new Map(),
       slices: [],
@@ -304,7 +312,7 @@ export class CorrelatorCore {
       st.reporters.set(r.author, ts);
     }
     this.advance(st, ts, out);
-    const alarm = st.detector.add(ts);
+    const alarm = st.detector.report(ts, st.minute, st.firstMinute);
     if (alarm) this.onAlarm(r.service, st, alarm, out);
     if (r.region) this.onSlice(st, st.regionSlices, r.region, ts, out);
     if (r.problem) this.onSlice(st, st.problemSlices, r.problem, ts, out);
@@ -318,7 +326,7 @@ export class CorrelatorCore {
       // While an incident is open every slice's minutes are needed; a very late first report
       // starts one that could jump (see `slice.ts`).
       const eager = st.incident?.status === 'open' || lateBirth(this.params.detector, Math.floor(ts / MINUTE_MS), st.minute);
-      slice = new Slice(this.params.detector, st.minute, st.detector.suppressLearning, eager);
+      slice = new Slice(this.params.detector, st.minute, st.suppressLearning, eager);
       slices.set(value, slice);
       st.slices.push(slice);
     }
@@ -328,7 +336,14 @@ export class CorrelatorCore {
 
   /** Builds the detectors of a service's pending slices (before anything the replay of their log could not repeat). */
   private materialiseSlices(st: ServiceState): void {
+    this.serviceDetector(st);
     for (const slice of st.slices) slice.materialise(st.minute);
+  }
+
+  /** The service's own detector, built first if it was still a log. */
+  private serviceDetector(st: ServiceState): ReportDetector {
+    st.detector.materialise(st.minute, st.firstMinute);
+    return st.detector.detector!;
   }
 
   private onAlarm(service: string, st: ServiceState, alarm: Alarm, out: Incident[]): void {
@@ -354,7 +369,7 @@ export class CorrelatorCore {
       lastElevatedMinute: minute,
       peakPerMin: alarm.count,
       // The service's baseline, even when a region or problem slice raised the alarm (peaks are service-wide too).
-      baselinePerMin: st.detector.baseline,
+      baselinePerMin: this.serviceDetector(st).baseline,
       hints: [],
       revision: 0,
       signature: '',
@@ -369,7 +384,8 @@ export class CorrelatorCore {
   /** Minutes inside an incident are kept out of the learned history of the service and its slices. */
   private setLearning(st: ServiceState, learn: boolean): void {
     this.materialiseSlices(st);
-    st.detector.suppressLearning = !learn;
+    st.suppressLearning = !learn;
+    this.serviceDetector(st).suppressLearning = !learn;
     for (const slice of st.slices) slice.detector!.suppressLearning = !learn;
   }
 

@@ -1,6 +1,6 @@
 /**
  * A region or problem slice of a service's reports (`region:GB`, `problem:login`), detected on
- * its own. Most slices of most services stay far below what can raise an alarm (`minCount`
+ * its own, or the service's whole series. Most slices of most services stay far below what can raise an alarm (`minCount`
  * reports in the slow window), so a slice starts as a log of its reports and becomes a
  * `ReportDetector` only when it could matter: when its recent reports could reach `minCount`,
  * when an incident needs its minutes, or when the log would outgrow a detector. The detector is
@@ -56,13 +56,13 @@ export class Slice {
    * Counts a report (`advanceTo` its minute, then `add`), at the service minute `serviceMinute`.
    * Returns the alarm the detector raises, if any.
    */
-  report(tsMs: number, serviceMinute: number): Alarm | undefined {
+  report(tsMs: number, serviceMinute: number, firstMinute?: number): Alarm | undefined {
     const minute = Math.floor(tsMs / MINUTE_MS);
     if (this.detector) {
       this.detector.skipTo(minute);
       return this.detector.add(tsMs);
     }
-    const cur = this.own < 0 ? minute : Math.max(this.openSlot(serviceMinute), minute);
+    const cur = Math.max(this.openSlot(serviceMinute), minute);
     this.own = cur;
     this.log.push(tsMs, cur);
     // An alarm needs minCount reports in the slow window of the open slot; every report in it
@@ -70,15 +70,20 @@ export class Slice {
     const from = cur - (this.p.slowWindowMinutes - 1);
     let recent = 0;
     for (let i = this.log.length - 1; i > 0 && this.log[i]! >= from; i -= 2) recent++;
-    if (recent >= this.p.minCount || this.log.length >= 2 * SLICE_LOG_LIMIT) return this.materialise(serviceMinute);
+    if (recent >= this.p.minCount || this.log.length >= 2 * SLICE_LOG_LIMIT) return this.materialise(serviceMinute, firstMinute);
     return undefined;
   }
 
-  /** The detector, built now if pending (replaying the log), moved to where the live calls would have left it. */
-  materialise(serviceMinute: number): Alarm | undefined {
+  /**
+   * The detector, built now if pending (replaying the log), moved to where the live calls would
+   * have left it. `firstMinute`: the service's first minute, when the slice (a service's own
+   * series) was there before it.
+   */
+  materialise(serviceMinute: number, firstMinute?: number): Alarm | undefined {
     if (this.detector) return undefined;
     const d = new ReportDetector(this.p);
     d.suppressLearning = this.suppress;
+    if (firstMinute !== undefined) moveTo(d, firstMinute);
     let alarm: Alarm | undefined;
     for (let i = 0; i < this.log.length; i += 2) {
       moveTo(d, this.log[i + 1]!);
