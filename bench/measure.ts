@@ -6,6 +6,8 @@
  *   raw <dir>              read every NDJSON file and JSON.parse each line, nothing else
  *   correlator <dir>       the scenario reader (parse + validate) driving the correlator core
  *   replay <dir> <chdb>    the whole embedded pipeline into chDB, as `outage replay` runs it
+ *   scale <dir>            as `correlator`, also timing the reports after the certificate table
+ *                          is loaded on their own (`reports`, `reportSeconds`, `reportCpuSeconds`)
  */
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +19,12 @@ import type { CorrelatorEvent } from '../services/correlator/core/correlator.ts'
 // (the chDB engine alone maps a few hundred MB).
 
 const [mode, dir, dataDir] = process.argv.slice(2) as [string, string, string | undefined];
+const cpuSecondsNow = () => {
+  const u = process.resourceUsage();
+  return (u.userCPUTime + u.systemCPUTime) / 1e6;
+};
+/** When the first report was stepped (scale mode): time, CPU and events before it. */
+let reportsFrom: { at: number; cpu: number; events: number } | undefined;
 const started = performance.now();
 let events = 0;
 const bytes = scenarioInputs(dir).reduce((s, i) => s + i.bytes, 0);
@@ -39,7 +47,7 @@ if (mode === 'raw') {
       events++;
     }
   }
-} else if (mode === 'correlator') {
+} else if (mode === 'correlator' || mode === 'scale') {
   const { loadCatalog } = await import('../lib/catalog.ts');
   const { readScenario } = await import('../lib/scenario/read.ts');
   const { CorrelatorCore } = await import('../services/correlator/core/correlator.ts');
@@ -48,6 +56,7 @@ if (mode === 'raw') {
   for await (const chunk of readScenario(dir)) {
     for (const e of chunk) {
       const kind = kinds[e.topic as keyof typeof kinds];
+      if (kind === 'report' && reportsFrom === undefined) reportsFrom = { at: performance.now(), cpu: cpuSecondsNow(), events };
       core.step({ kind, value: e.value, tsMs: e.tsMs } as CorrelatorEvent);
       events++;
     }
@@ -64,4 +73,8 @@ if (mode === 'raw') {
 const seconds = (performance.now() - started) / 1000;
 const usage = process.resourceUsage();
 const cpuSeconds = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
-process.stdout.write(`${JSON.stringify({ events, seconds, cpuSeconds, maxRssMb: usage.maxRSS / 1024, bytes })}\n`);
+const reports =
+  mode === 'scale' && reportsFrom
+    ? { reports: events - reportsFrom.events, reportSeconds: (performance.now() - reportsFrom.at) / 1000, reportCpuSeconds: cpuSeconds - reportsFrom.cpu }
+    : {};
+process.stdout.write(`${JSON.stringify({ events, seconds, cpuSeconds, maxRssMb: usage.maxRSS / 1024, bytes, ...reports })}\n`);
