@@ -1,10 +1,13 @@
 /**
  * One benchmark measurement in its own process (see bench/run.ts); prints one JSON line:
- * `{ events, seconds, maxRssMb, bytes? }`.
+ * `{ events, seconds, cpuSeconds, maxRssMb, bytes? }` (CPU time too: wall time on a shared machine moves with
+ * what else runs).
  *
  *   raw <dir>              read every NDJSON file and JSON.parse each line, nothing else
  *   correlator <dir>       the scenario reader (parse + validate) driving the correlator core
  *   replay <dir> <chdb>    the whole embedded pipeline into chDB, as `outage replay` runs it
+ *   scale <dir>            as `correlator`, also timing the reports after the certificate table
+ *                          is loaded on their own (`reports`, `reportSeconds`, `reportCpuSeconds`)
  */
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +19,12 @@ import type { CorrelatorEvent } from '../services/correlator/core/correlator.ts'
 // (the chDB engine alone maps a few hundred MB).
 
 const [mode, dir, dataDir] = process.argv.slice(2) as [string, string, string | undefined];
+const cpuSecondsNow = () => {
+  const u = process.resourceUsage();
+  return (u.userCPUTime + u.systemCPUTime) / 1e6;
+};
+/** When the first report was stepped (scale mode): time, CPU and events before it. */
+let reportsFrom: { at: number; cpu: number; events: number } | undefined;
 const started = performance.now();
 let events = 0;
 const bytes = scenarioInputs(dir).reduce((s, i) => s + i.bytes, 0);
@@ -38,7 +47,7 @@ if (mode === 'raw') {
       events++;
     }
   }
-} else if (mode === 'correlator') {
+} else if (mode === 'correlator' || mode === 'scale') {
   const { loadCatalog } = await import('../lib/catalog.ts');
   const { readScenario } = await import('../lib/scenario/read.ts');
   const { CorrelatorCore } = await import('../services/correlator/core/correlator.ts');
@@ -47,7 +56,8 @@ if (mode === 'raw') {
   for await (const chunk of readScenario(dir)) {
     for (const e of chunk) {
       const kind = kinds[e.topic as keyof typeof kinds];
-      core.step({ kind, value: e.value } as CorrelatorEvent);
+      if (kind === 'report' && reportsFrom === undefined) reportsFrom = { at: performance.now(), cpu: cpuSecondsNow(), events };
+      core.step({ kind, value: e.value, tsMs: e.tsMs } as CorrelatorEvent);
       events++;
     }
   }
@@ -61,4 +71,10 @@ if (mode === 'raw') {
 }
 
 const seconds = (performance.now() - started) / 1000;
-process.stdout.write(`${JSON.stringify({ events, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, bytes })}\n`);
+const usage = process.resourceUsage();
+const cpuSeconds = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
+const reports =
+  mode === 'scale' && reportsFrom
+    ? { reports: events - reportsFrom.events, reportSeconds: (performance.now() - reportsFrom.at) / 1000, reportCpuSeconds: cpuSeconds - reportsFrom.cpu }
+    : {};
+process.stdout.write(`${JSON.stringify({ events, seconds, cpuSeconds, maxRssMb: usage.maxRSS / 1024, bytes, ...reports })}\n`);

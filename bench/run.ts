@@ -8,6 +8,8 @@
  *   npm run bench -- --only detector   # false alarms and detection delay on generated count series
  *   npm run bench -- --only faults  # recovery times and throughput through a broker restart
  *   npm run bench -- --only calibration   # reliability and Brier score of the hints on generated incidents
+ *   npm run bench -- --only correlator    # raw read + JSON.parse and the correlator alone (of `embedded`)
+ *   npm run bench -- --only scale  # the correlator holding 1,000 and 10,000 services (10 certificates each)
  *
  * Each measurement runs in its own process so peak RSS belongs to it alone.
  */
@@ -24,19 +26,23 @@ const opts = new Command()
   .option('--services <n>', 'services', (v) => Number(v), 12)
   .option('--days <n>', 'days', (v) => Number(v), 7)
   .option('--rate <n>', 'peak reports per minute of the busiest service', (v) => Number(v), 62)
-  .option('--only <part>', 'embedded | kafka | faults | api | detector | calibration (default: all)')
+  .option('--only <part>', 'embedded | correlator | scale | kafka | faults | api | detector | calibration (default: all)')
   .option('--detector-series <n>', 'background and outage series of the detector part (each)', (v) => Number(v), 150)
   .option('--calibration-scenarios <n>', 'generated incident scenarios of the calibration part', (v) => Number(v), 200)
   .option('--seed <n>', 'seed of the calibration part', (v) => Number(v), 1)
   .parse()
-  .opts<{ quick?: boolean; services: number; days: number; rate: number; only?: 'embedded' | 'kafka' | 'faults' | 'api' | 'detector' | 'calibration'; detectorSeries: number; calibrationScenarios: number; seed: number }>();
+  .opts<{ quick?: boolean; services: number; days: number; rate: number; only?: 'embedded' | 'correlator' | 'scale' | 'kafka' | 'faults' | 'api' | 'detector' | 'calibration'; detectorSeries: number; calibrationScenarios: number; seed: number }>();
 if (opts.quick) Object.assign(opts, { services: 6, days: 2, rate: 40, detectorSeries: 30, calibrationScenarios: 40 });
 
 interface Measurement {
   events: number;
   seconds: number;
+  cpuSeconds: number;
   maxRssMb: number;
   bytes?: number;
+  reports?: number;
+  reportSeconds?: number;
+  reportCpuSeconds?: number;
 }
 
 function measure(mode: string, dir: string, extra: string[] = []): Measurement {
@@ -50,7 +56,7 @@ function measure(mode: string, dir: string, extra: string[] = []): Measurement {
 }
 
 const dir = join(ROOT, '.cache/bench', `s${opts.services}-d${opts.days}-r${opts.rate}`);
-if (opts.only !== 'api' && opts.only !== 'detector' && opts.only !== 'faults' && opts.only !== 'calibration' && !existsSync(join(dir, 'catalog.yaml'))) {
+if (opts.only !== 'api' && opts.only !== 'detector' && opts.only !== 'faults' && opts.only !== 'calibration' && opts.only !== 'scale' && !existsSync(join(dir, 'catalog.yaml'))) {
   process.stderr.write(`generating the benchmark scenario in ${dir} …\n`);
   mkdirSync(dir, { recursive: true });
   execFileSync(process.execPath, ['bin/outage.js', 'generate', dir, '--services', String(opts.services), '--days', String(opts.days), '--rate', String(opts.rate), '--seed', '8'], {
@@ -65,28 +71,65 @@ const cpu = cpus()[0]?.model ?? 'unknown CPU';
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const out: string[] = [];
 
-if (opts.only === undefined || opts.only === 'embedded') {
+if (opts.only === undefined || opts.only === 'embedded' || opts.only === 'correlator') {
   const dataDir = join(ROOT, '.cache/bench/chdb');
   log('raw read + JSON.parse …');
   const raw = measure('raw', dir);
   log('correlator (read, validate, correlate; no store) …');
   const core = measure('correlator', dir);
-  log('full replay (embedded bus, correlator, sink into chDB) …');
-  rmSync(dataDir, { recursive: true, force: true });
-  const full = measure('replay', dir, [dataDir]);
-  rmSync(dataDir, { recursive: true, force: true });
+  let full: Measurement | undefined;
+  if (opts.only !== 'correlator') {
+    log('full replay (embedded bus, correlator, sink into chDB) …');
+    rmSync(dataDir, { recursive: true, force: true });
+    full = measure('replay', dir, [dataDir]);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
   const row = (name: string, m: Measurement) =>
-    `| ${name} | ${fmt(m.events)} | ${m.seconds.toFixed(1)} s | ${fmt(rate(m))} | ${(rate(m) / rate(raw)).toFixed(2)} | ${fmt(m.maxRssMb)} MB |`;
+    `| ${name} | ${fmt(m.events)} | ${m.seconds.toFixed(1)} s | ${m.cpuSeconds.toFixed(1)} s | ${fmt(rate(m))} | ${(rate(m) / rate(raw)).toFixed(2)} | ${fmt(m.maxRssMb)} MB |`;
   out.push(
     `Scenario: ${opts.services} services, ${opts.days} days, ${(raw.bytes! / 1e6).toFixed(0)} MB of NDJSON; ${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
     '',
     'Embedded (one process, in-process bus):',
     '',
-    '| stage | events | time | events/s | ratio to raw | peak RSS |',
-    '|---|---|---|---|---|---|',
+    '| stage | events | time | CPU time | events/s | ratio to raw | peak RSS |',
+    '|---|---|---|---|---|---|---|',
     row('raw read + JSON.parse (baseline)', raw),
     row('correlator replay, no store', core),
-    row('full replay into chDB', full),
+    ...(full ? [row('full replay into chDB', full)] : []),
+    '',
+  );
+}
+
+if (opts.only === undefined || opts.only === 'scale') {
+  // One day at the default rate and no probes (10,000 services probed each minute would be 14 M
+  // probe results a day); ten certificates per service, all loaded before the first report.
+  const { writeCertificates } = await import('../lib/scenario/generate.ts');
+  const rows: string[] = [];
+  for (const services of [1_000, 10_000]) {
+    const certs = 10 * services;
+    const sdir = join(ROOT, '.cache/bench', `scale-s${services}-d1-r20-c${certs}`);
+    if (!existsSync(join(sdir, 'certs.ndjson'))) {
+      log(`generating ${services} services, ${certs} certificates in ${sdir} …`);
+      mkdirSync(sdir, { recursive: true });
+      execFileSync(process.execPath, ['bin/outage.js', 'generate', sdir, '--services', String(services), '--days', '1', '--rate', '20', '--probe-regions', '0', '--no-outage', '--seed', '8'], {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      await writeCertificates(sdir, { services, certificates: certs, seed: 9, startIso: '2020-01-27T00:00:00Z' });
+    }
+    log(`correlator holding ${services} services …`);
+    const m = measure('scale', sdir);
+    const perReport = (m.reportCpuSeconds! * 1e6) / m.reports!;
+    rows.push(
+      `| ${fmt(services)} | ${fmt(certs)} | ${fmt(m.events)} | ${m.seconds.toFixed(1)} s | ${m.cpuSeconds.toFixed(1)} s | ${fmt(rate(m))} | ${fmt(m.reports!)} | ${perReport.toFixed(2)} µs | ${fmt(m.maxRssMb)} MB |`,
+    );
+  }
+  out.push(
+    'Correlator at scale (scenario reader with validation driving the core, no store; `outage generate` one day at `--rate 20`, no probes, plus ten certificates per service):',
+    '',
+    '| services | certificates | events | time | CPU time | events/s | reports | CPU per report | peak RSS |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows,
     '',
   );
 }

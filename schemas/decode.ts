@@ -38,21 +38,32 @@ const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
  * The years allowed are the schema's `formatMinimum`/`formatMaximum` (see `Timestamp`).
  */
 export function isUtcTimestamp(s: string): boolean {
-  const year = +s.slice(0, 4);
-  const month = +s.slice(5, 7);
-  const day = +s.slice(8, 10);
+  if (s.length < 20 || s.charCodeAt(s.length - 1) !== 90 /* Z */) return false;
+  // Read as digits in place (no substrings: this runs on every message).
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 2);
+  const day = digits(s, 8, 2);
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   return (
-    s.length >= 20 &&
-    s.charCodeAt(s.length - 1) === 90 /* Z */ &&
     month >= 1 &&
     month <= 12 &&
     day >= 1 &&
     day <= (month === 2 && !leap ? 28 : DAYS_IN_MONTH[month - 1]!) &&
-    +s.slice(11, 13) < 24 &&
-    +s.slice(14, 16) < 60 &&
-    +s.slice(17, 19) < 60
+    digits(s, 11, 2) < 24 &&
+    digits(s, 14, 2) < 60 &&
+    digits(s, 17, 2) < 60
   );
+}
+
+/** The number `+s.slice(from, from + n)`, read without the substring when it is all digits. */
+function digits(s: string, from: number, n: number): number {
+  let v = 0;
+  for (let i = from; i < from + n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return +s.slice(from, from + n);
+    v = v * 10 + d;
+  }
+  return v;
 }
 
 function configure(ajv: Ajv): Ajv {
@@ -93,6 +104,37 @@ const validators = Object.fromEntries(
   Object.entries(contracts).map(([name, schema]) => [name, ajv.compile(schema)]),
 ) as { [K in ContractName]: ValidateFunction<Static<(typeof contracts)[K]>> };
 
+/**
+ * A union of string literals (`anyOf` of `const`, as TypeBox writes it) as one `enum`: the same
+ * values pass, but ajv does not build an error object for every branch it tries before the one
+ * that matches (most of the allocation of a valid report). Only the hot path uses these; a
+ * message that fails is checked again with the contract as written, for its exact reason.
+ */
+function literalsAsEnum(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(literalsAsEnum);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const { anyOf, ...rest } = schema as Record<string, unknown>;
+  const literals =
+    Array.isArray(anyOf) &&
+    anyOf.length > 0 &&
+    anyOf.every((b) => b !== null && typeof b === 'object' && typeof (b as { const?: unknown }).const === 'string' && Object.keys(b).every((k) => k === 'const' || k === 'type'));
+  const out = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, literalsAsEnum(v)]));
+  if (literals) return { ...out, type: 'string', enum: (anyOf as { const: string }[]).map((b) => b.const) };
+  if (anyOf !== undefined) out.anyOf = literalsAsEnum(anyOf);
+  return out;
+}
+
+const fastValidators = new Map<ContractName, ValidateFunction>();
+function fastValidator(name: ContractName): ValidateFunction {
+  let v = fastValidators.get(name);
+  if (!v) {
+    // The copy drops `$id`, which the contract as written holds in the same ajv instance.
+    const { $id: _id, ...schema } = literalsAsEnum(contracts[name]) as Record<string, unknown>;
+    fastValidators.set(name, (v = ajv.compile(schema)));
+  }
+  return v;
+}
+
 export type Refusal = { ok: false; reason: DeadLetterReason; detail: string };
 export type Decoded<T> = { ok: true; value: T } | Refusal;
 
@@ -126,6 +168,7 @@ export function check<K extends ContractName>(name: K, value: unknown): Decoded<
     const got = Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value;
     return { ok: false, reason: 'not_an_object', detail: `expected a JSON object, got ${got}` };
   }
+  if (fastValidator(name)(value)) return { ok: true, value: value as Static<(typeof contracts)[K]> };
   const validate = validators[name];
   if (validate(value)) return { ok: true, value };
   const e = validate.errors?.[0];

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { stringify } from 'yaml';
-import type { ProbeResult, UserReport } from '../../schemas/contracts.ts';
+import type { CertObservation, ProbeResult, UserReport } from '../../schemas/contracts.ts';
 import { endpointsOf, type CatalogService } from '../catalog.ts';
 
 const MINUTE = 60_000;
@@ -275,4 +275,50 @@ export async function generateScenario(o: GenerateOptions): Promise<{ reports: n
       : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });
+}
+
+export interface CertificateOptions {
+  /** The services of `outage generate` (`service-01` …), as many as it wrote. */
+  services: number;
+  /** Certificates in all, spread evenly over the services. */
+  certificates: number;
+  seed: number;
+  /** The first report's day: all are observed in the hour before it; none expires within a year. */
+  startIso: string;
+}
+
+/**
+ * Writes `certs.ndjson` into a scenario of `outage generate`: healthy leaf certificates bound to
+ * its services (as the inventory or a probe reports them), for measuring a correlator that holds
+ * many. Observed over the hour before the start (as an inventory sweep would), so they are all in
+ * the table before any report.
+ */
+export async function writeCertificates(dir: string, o: CertificateOptions): Promise<{ certs: number }> {
+  const rng = createRng(o.seed);
+  const hex = (n: number) => Array.from({ length: n }, () => '0123456789abcdef'[Math.floor(rng() * 16)]).join('');
+  const out = new LineWriter(createWriteStream(join(dir, 'certs.ndjson')));
+  const start = Date.parse(o.startIso);
+  const issuer = 'CN=Generated Issuing CA,O=Example';
+  for (let i = 0; i < o.certificates; i++) {
+    const s = (i % o.services) + 1;
+    const host = `service-${s}.example.com`;
+    const notBefore = start - Math.floor(rng() * 300) * DAY;
+    const c: CertObservation = {
+      ts: iso(start - 60 * MINUTE + Math.floor((i * 60 * MINUTE) / o.certificates)),
+      source: rng() < 0.5 ? 'probe' : 'file',
+      sha256: hex(64),
+      subject: `CN=${Math.floor(i / o.services) === 0 ? host : `api-${Math.floor(i / o.services)}.${host}`}`,
+      issuer,
+      serial: hex(16),
+      notBefore: iso(notBefore),
+      notAfter: iso(start + (400 + Math.floor(rng() * 400)) * DAY),
+      dnsNames: [host],
+      isCA: false,
+      service: `service-${String(s).padStart(2, '0')}`,
+      endpoint: `${host}:443`,
+    };
+    await out.write(JSON.stringify(c));
+  }
+  await out.close();
+  return { certs: o.certificates };
 }

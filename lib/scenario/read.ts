@@ -23,6 +23,7 @@ export const SCENARIO_FILES = [
   { file: 'certs.ndjson', topic: 'certs' },
 ] as const satisfies readonly { file: string; topic: TopicId }[];
 
+const CHUNK = 4096;
 export interface ScenarioEvent {
   topic: TopicId;
   tsMs: number;
@@ -30,7 +31,7 @@ export interface ScenarioEvent {
   line: string;
   value: { ts: string; service?: string; sha256?: string; endpoint?: string; source?: string; id?: string };
   /** `path:line` */
-  source: string;
+  readonly source: string;
 }
 
 export interface InputError {
@@ -47,6 +48,22 @@ export interface ScenarioInput {
   path: string;
   topic: TopicId;
   bytes: number;
+}
+
+/** An event as read; its `source` is spelt out only when asked for (most consumers never ask). */
+class ReadEvent implements ScenarioEvent {
+  constructor(
+    readonly topic: TopicId,
+    readonly tsMs: number,
+    readonly line: string,
+    readonly value: ScenarioEvent['value'],
+    private readonly path: string,
+    private readonly lineNo: number,
+  ) {}
+
+  get source(): string {
+    return `${this.path}:${this.lineNo}`;
+  }
 }
 
 /** The input files present in a scenario directory (`name.ndjson` or `name.ndjson.gz`). */
@@ -254,10 +271,10 @@ async function* readFile(input: ScenarioInput, opts: ReadOptions, progress: { by
       }
       const v = checked.value as ScenarioEvent['value'];
       const tsMs = Date.parse(v.ts);
-      buffer.push({ topic: input.topic, tsMs, line, value: v, source: `${input.path}:${lineNo}` });
+      buffer.push(new ReadEvent(input.topic, tsMs, line, v, input.path, lineNo));
       if (tsMs > maxTs) maxTs = tsMs;
       for (let e = buffer.shift(maxTs - windowMs); e; e = buffer.shift(maxTs - windowMs)) chunk.push(e);
-      if (chunk.length >= 4096) {
+      if (chunk.length >= CHUNK) {
         opts.onBytes?.(progress.bytes);
         yield chunk;
         chunk = [];
@@ -301,7 +318,7 @@ export async function* readScenario(dir: string, opts: ReadOptions = {}): AsyncG
     out.push(best.buf[best.i++]!);
     if (best.i >= best.buf.length) {
       await refill(best);
-      if (out.length >= 4096) {
+      if (out.length >= CHUNK) {
         yield out;
         out = [];
       }

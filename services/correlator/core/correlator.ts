@@ -23,14 +23,17 @@ import type { CertObservation, Hint, Incident, ProbeResult, StatusPost, UserRepo
 import type { Catalog } from '../../../lib/catalog.ts';
 import { ReportDetector, MINUTE_MS, type Alarm } from './detector.ts';
 import { CertTable, PostLog, ProbeTracker } from './evidence.ts';
+import { lateBirth, mustMaterialiseBefore, Slice } from './slice.ts';
 import { outageIdOf, rankHints, sortHints, type HintContext, type IncidentView } from './hints.ts';
 import { defaultParams, type CorrelatorParams } from './params.ts';
 
-export type CorrelatorEvent =
+/** One input event; `tsMs`, when the caller has it, is `Date.parse(value.ts)` already done. */
+export type CorrelatorEvent = (
   | { kind: 'report'; value: UserReport }
   | { kind: 'post'; value: StatusPost }
   | { kind: 'probe'; value: ProbeResult }
-  | { kind: 'cert'; value: CertObservation };
+  | { kind: 'cert'; value: CertObservation }
+) & { tsMs?: number };
 
 interface IncidentState {
   id: string;
@@ -53,9 +56,18 @@ interface IncidentState {
 
 interface ServiceState {
   service: string;
-  detector: ReportDetector;
-  /** Per region and per problem type (`region:GB`, `problem:login`), created as reports name them. */
-  slices: Map<string, ReportDetector>;
+  /** All of the service's reports (a slice of everything: built as a detector once it could matter). */
+  detector: Slice;
+  /** Whether learning is suppressed (an incident holds), for the slices created meanwhile. */
+  suppressLearning: boolean;
+  /** The service's first minute (where its detector started). */
+  firstMinute: number;
+  /** Per region and per problem type, created as reports name them (`slice.ts`); all of them in `slices`. */
+  regionSlices: Map<string, Slice>;
+  problemSlices: Map<string, Slice>;
+  slices: Slice[];
+  /** The service's minute: its clock's, as of the last minute it opened. */
+  minute: number;
   /** This service's event time: the latest of its reports (or of an explicit tick). */
   clockMs: number;
   incident?: IncidentState;
@@ -70,6 +82,7 @@ interface ServiceState {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
 
 /** How long a report id is remembered for dropping redeliveries (minutes of the service's clock). */
 export const REPORT_ID_MEMORY_MINUTES = 180;
@@ -129,7 +142,7 @@ export class CorrelatorCore {
 
   /** Feeds one event; returns the incidents whose state changed. */
   step(e: CorrelatorEvent): Incident[] {
-    const ts = Date.parse(e.value.ts);
+    const ts = e.tsMs ?? Date.parse(e.value.ts);
     const out: Incident[] = [];
     switch (e.kind) {
       case 'report':
@@ -139,7 +152,7 @@ export class CorrelatorCore {
         this.posts.add(e.value);
         break;
       case 'probe':
-        this.probes.observe(e.value);
+        this.probes.observe(e.value, ts);
         break;
       case 'cert':
         this.certs.upsert(e.value);
@@ -167,13 +180,23 @@ export class CorrelatorCore {
     if (!minuteChanged) return;
     let resolved = false;
     const minute = Math.floor(nowMs / MINUTE_MS);
-    // A minute stays elevated when the service is, or a slice is with real volume (a handful of
-    // reports in a quiet region is not an outage going on).
-    const sliceElevated = new Set<number>();
-    for (const slice of st.slices.values()) {
-      for (const c of slice.advanceTo(minute)) if (c.elevated && c.windowCount >= this.params.detector.minCount) sliceElevated.add(c.minute);
+    if (st.minute !== -Infinity && mustMaterialiseBefore(this.params.detector, st.minute, minute)) this.materialiseSlices(st);
+    if (st.minute === -Infinity) st.firstMinute = minute;
+    st.minute = minute;
+    // The closed minutes matter only to an open incident; otherwise they are closed without a look
+    // (and pending slices not at all: see `slice.ts`).
+    if (st.incident?.status !== 'open') {
+      for (const slice of st.slices) slice.detector?.skipTo(minute);
+      st.detector.detector?.skipTo(minute);
+      return;
     }
-    for (const closed of st.detector.advanceTo(minute)) {
+    // A minute stays elevated when the service is, or a slice is with real volume (a handful of
+    // reports in a quiet region is not an outage going on). An open incident has every slice materialised.
+    const sliceElevated = new Set<number>();
+    for (const slice of st.slices) {
+      for (const c of slice.detector!.advanceTo(minute)) if (c.windowCount >= this.params.detector.minCount && c.elevated) sliceElevated.add(c.minute);
+    }
+    for (const closed of st.detector.detector!.advanceTo(minute)) {
       const inc = st.incident;
       if (!inc || inc.status !== 'open') continue;
       if (closed.elevated || sliceElevated.has(closed.minute)) inc.lastElevatedMinute = closed.minute;
@@ -215,8 +238,13 @@ export class CorrelatorCore {
   private freshState(service: string): ServiceState {
     return {
       service,
-      detector: new ReportDetector(this.params.detector),
-      slices: new Map(),
+      detector: new Slice(this.params.detector, -Infinity, false, false),
+      suppressLearning: false,
+      firstMinute: -Infinity,
+      regionSlices: new Map(),
+      problemSlices: new Map(),
+      slices: [],
+      minute: -Infinity,
       clockMs: -Infinity,
       seenIds: new Set(),
       idsByMinute: new Map(),
@@ -284,21 +312,38 @@ export class CorrelatorCore {
       st.reporters.set(r.author, ts);
     }
     this.advance(st, ts, out);
-    const alarm = st.detector.add(ts);
+    const alarm = st.detector.report(ts, st.minute, st.firstMinute);
     if (alarm) this.onAlarm(r.service, st, alarm, out);
-    for (const key of [r.region ? `region:${r.region}` : '', r.problem ? `problem:${r.problem}` : '']) {
-      if (!key) continue;
-      let slice = st.slices.get(key);
-      if (!slice) {
-        if (st.slices.size >= this.params.maxSlicesPerService) continue;
-        slice = new ReportDetector(this.params.detector);
-        slice.suppressLearning = st.detector.suppressLearning;
-        st.slices.set(key, slice);
-      }
-      slice.advanceTo(Math.floor(ts / MINUTE_MS));
-      const sliceAlarm = slice.add(ts);
-      if (sliceAlarm) this.onAlarm(r.service, st, sliceAlarm, out);
+    if (r.region) this.onSlice(st, st.regionSlices, r.region, ts, out);
+    if (r.problem) this.onSlice(st, st.problemSlices, r.problem, ts, out);
+  }
+
+  /** Counts a report in one region or problem slice of its service. */
+  private onSlice(st: ServiceState, slices: Map<string, Slice>, value: string, ts: number, out: Incident[]): void {
+    let slice = slices.get(value);
+    if (!slice) {
+      if (st.slices.length >= this.params.maxSlicesPerService) return;
+      // While an incident is open every slice's minutes are needed; a very late first report
+      // starts one that could jump (see `slice.ts`).
+      const eager = st.incident?.status === 'open' || lateBirth(this.params.detector, Math.floor(ts / MINUTE_MS), st.minute);
+      slice = new Slice(this.params.detector, st.minute, st.suppressLearning, eager);
+      slices.set(value, slice);
+      st.slices.push(slice);
     }
+    const sliceAlarm = slice.report(ts, st.minute);
+    if (sliceAlarm) this.onAlarm(st.service, st, sliceAlarm, out);
+  }
+
+  /** Builds the detectors of a service's pending slices (before anything the replay of their log could not repeat). */
+  private materialiseSlices(st: ServiceState): void {
+    this.serviceDetector(st);
+    for (const slice of st.slices) slice.materialise(st.minute);
+  }
+
+  /** The service's own detector, built first if it was still a log. */
+  private serviceDetector(st: ServiceState): ReportDetector {
+    st.detector.materialise(st.minute, st.firstMinute);
+    return st.detector.detector!;
   }
 
   private onAlarm(service: string, st: ServiceState, alarm: Alarm, out: Incident[]): void {
@@ -324,7 +369,7 @@ export class CorrelatorCore {
       lastElevatedMinute: minute,
       peakPerMin: alarm.count,
       // The service's baseline, even when a region or problem slice raised the alarm (peaks are service-wide too).
-      baselinePerMin: st.detector.baseline,
+      baselinePerMin: this.serviceDetector(st).baseline,
       hints: [],
       revision: 0,
       signature: '',
@@ -338,8 +383,10 @@ export class CorrelatorCore {
 
   /** Minutes inside an incident are kept out of the learned history of the service and its slices. */
   private setLearning(st: ServiceState, learn: boolean): void {
-    st.detector.suppressLearning = !learn;
-    for (const slice of st.slices.values()) slice.suppressLearning = !learn;
+    this.materialiseSlices(st);
+    st.suppressLearning = !learn;
+    this.serviceDetector(st).suppressLearning = !learn;
+    for (const slice of st.slices) slice.detector!.suppressLearning = !learn;
   }
 
   /**
@@ -399,12 +446,15 @@ export class CorrelatorCore {
   private prune(st: ServiceState, minute: number): void {
     st.lastPruneMinute = minute;
     const idHorizon = minute - REPORT_ID_MEMORY_MINUTES;
-    for (const [m, ids] of st.idsByMinute) {
-      if (m >= idHorizon) continue;
+    // forEach: no [key, value] pair is allocated per entry (deleting the current entry is safe).
+    st.idsByMinute.forEach((ids, m) => {
+      if (m >= idHorizon) return;
       for (const id of ids) st.seenIds.delete(id);
       st.idsByMinute.delete(m);
-    }
+    });
     const repHorizon = (minute - this.params.detector.reporterWindowMinutes) * MINUTE_MS;
-    for (const [k, t] of st.reporters) if (t < repHorizon) st.reporters.delete(k);
+    st.reporters.forEach((t, k) => {
+      if (t < repHorizon) st.reporters.delete(k);
+    });
   }
 }

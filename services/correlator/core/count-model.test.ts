@@ -1,8 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { lnGamma, log10Surprise, perTestAlpha, upperTail } from './count-model.ts';
+import { lnGamma, log10Surprise, perTestAlpha, threshold, upperTail } from './count-model.ts';
 
 describe('the count model', () => {
+  it('a threshold is the smallest count whose tail is below alpha, on every grid point in turn (neighbours reused)', () => {
+    for (const [alpha, phi] of [
+      [3.8e-8, 0.25],
+      [1e-2, 1.3],
+      [3.8e-8, 0.002],
+    ] as const) {
+      // Up the grid and back down, so each point starts from a neighbour's answer.
+      const keys = [...Array.from({ length: 900 }, (_, i) => i - 600), ...Array.from({ length: 900 }, (_, i) => 1500 - i)];
+      for (const key of keys) {
+        const mu = Math.exp(key / 200);
+        const t = threshold(mu, phi, alpha);
+        assert.ok(upperTail(t, mu, phi) < alpha && upperTail(t - 1, mu, phi) >= alpha, `mu ${mu} phi ${phi} alpha ${alpha}: ${t}`);
+      }
+    }
+  });
+
   it('lnGamma matches factorials', () => {
     for (const n of [1, 2, 5, 10, 20]) {
       let f = 0;

@@ -82,10 +82,34 @@ export function threshold(mu: number, phi: number, alpha: number): number {
   const hit = byMu.get(muKey);
   if (hit !== undefined) return hit;
   const m = Math.exp(muKey / 200);
-  const sd = Math.sqrt(m + phi * m * m);
-  let hi = Math.max(1, Math.ceil(m + 3 * sd));
-  while (upperTail(hi, m, phi) >= alpha) hi *= 2;
-  let lo = 0;
+  // The tail falls with the count, so the answer is the one boundary where it crosses alpha;
+  // a neighbouring grid point's answer is a step or two away from it (a few tail evaluations
+  // instead of a search from scratch), found by galloping out from there.
+  const near = byMu.get(muKey - 1) ?? byMu.get(muKey + 1);
+  let lo: number;
+  let hi: number;
+  if (near !== undefined) {
+    if (upperTail(near, m, phi) < alpha) {
+      hi = near;
+      for (let step = 1; ; step *= 2) {
+        lo = Math.max(0, hi - step);
+        if (lo === 0 || upperTail(lo, m, phi) >= alpha) break;
+        hi = lo;
+      }
+    } else {
+      lo = near;
+      for (let step = 1; ; step *= 2) {
+        hi = lo + step;
+        if (upperTail(hi, m, phi) < alpha) break;
+        lo = hi;
+      }
+    }
+  } else {
+    const sd = Math.sqrt(m + phi * m * m);
+    hi = Math.max(1, Math.ceil(m + 3 * sd));
+    while (upperTail(hi, m, phi) >= alpha) hi *= 2;
+    lo = 0;
+  }
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
     if (upperTail(mid, m, phi) < alpha) hi = mid;

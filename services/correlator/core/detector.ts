@@ -89,7 +89,14 @@ function median(xs: number[]): number {
 }
 
 export class ReportDetector {
+  /** Slots of the seasonal horizon (the days compared plus the one being filled). */
   private readonly ring: number;
+  /**
+   * Per-slot values are read back only within the level window (and the slow window inside it),
+   * so they live in a short ring (a power of two, indexed with `mask`); the seasonal days keep
+   * only their 15-minute bucket sums.
+   */
+  private readonly mask: number;
   private readonly counts: Int32Array;
   private readonly tags: Int32Array;
   /** Per 15-minute bucket sums of the robust (clipped) history. */
@@ -117,6 +124,11 @@ export class ReportDetector {
   private thresholdKey = NaN;
   private tElevated1 = Infinity;
   private tElevatedSlow = Infinity;
+  /**
+   * Thresholds are computed when a comparison needs them (most slots of a quiet series never
+   * reach `minCount`); `thresholdKey` names the grid point they are computed for.
+   */
+  private thresholdsFor = NaN;
 
   /**
    * The learned dispersions of the two tests: of one slot's count, and of the sum over the slow
@@ -151,14 +163,26 @@ export class ReportDetector {
     this.disp1 = new DispersionEstimate(p, this.s);
     this.dispSlow = new DispersionEstimate(p, this.s);
     this.ring = (p.seasonDays + 1) * this.s.day;
-    this.counts = new Int32Array(this.ring);
-    // Slot indexes fit 32 bits for thousands of years; 4-byte floats keep a detector near 190 KB.
-    this.tags = new Int32Array(this.ring).fill(-1);
-    this.expectedRing = new Float32Array(this.ring);
-    this.robustRing = new Float32Array(this.ring);
+    const short = 2 ** Math.ceil(Math.log2(this.s.level + this.s.slow + 2));
+    this.mask = short - 1;
+    this.counts = new Int32Array(short);
+    // Slot indexes fit 32 bits for thousands of years; 4-byte floats as before the ring was short.
+    this.tags = new Int32Array(short).fill(-1);
+    this.expectedRing = new Float32Array(short);
+    this.robustRing = new Float32Array(short);
     const nb = Math.ceil(this.ring / this.s.agg);
     this.buckets = new Float64Array(nb);
     this.bucketTags = new Int32Array(nb).fill(-1);
+  }
+
+  /** The open slot (-1 before the first `advanceTo`). */
+  get openSlot(): number {
+    return this.current;
+  }
+
+  /** Slots of the seasonal horizon: a jump further than this closes only its last `horizonSlots`. */
+  get horizonSlots(): number {
+    return this.ring;
   }
 
   /** The baseline (expected reports per minute) of the open minute. */
@@ -168,7 +192,7 @@ export class ReportDetector {
 
   /** The count of a minute still in the ring, else 0. */
   countAt(minute: number): number {
-    const i = minute % this.ring;
+    const i = minute & this.mask;
     return this.tags[i] === minute ? this.counts[i]! : 0;
   }
 
@@ -184,22 +208,31 @@ export class ReportDetector {
    * ring's worth: a long silence is closed in one jump).
    */
   advanceTo(minute: number): MinuteClosed[] {
+    const closed: MinuteClosed[] = [];
+    this.step(minute, closed);
+    return closed;
+  }
+
+  /** `advanceTo` for a caller that does not look at the closed minutes (nothing is allocated for them). */
+  skipTo(minute: number): void {
+    this.step(minute, undefined);
+  }
+
+  private step(minute: number, closed: MinuteClosed[] | undefined): void {
     if (this.current < 0) {
       this.firstMinute = minute;
       this.current = minute;
       this.open(minute);
-      return [];
+      return;
     }
-    const closed: MinuteClosed[] = [];
-    if (minute <= this.current) return closed;
+    if (minute <= this.current) return;
     const from = Math.max(this.current, minute - this.ring);
     for (let m = from; m < minute; m++) {
       if (m !== this.current) this.open(m);
-      closed.push(this.close(m));
+      this.close(m, closed);
     }
     this.current = minute;
     this.open(minute);
-    return closed;
   }
 
   /**
@@ -209,7 +242,10 @@ export class ReportDetector {
   add(tsMs: number, n = 1): Alarm | undefined {
     const minute = Math.floor(tsMs / this.s.ms);
     if (minute < this.current - this.ring + 1) return undefined; // older than the ring: nothing to learn
-    const i = minute % this.ring;
+    // A closed slot before the level window is never read again (its bucket is summed already);
+    // callers open a slot before counting into it, so one far ahead would only overwrite history.
+    if (minute <= this.current - this.mask || minute > this.current + this.mask - this.s.level - this.s.slow) return undefined;
+    const i = minute & this.mask;
     if (this.tags[i] !== minute) {
       this.tags[i] = minute;
       this.counts[i] = 0;
@@ -218,6 +254,9 @@ export class ReportDetector {
     if (minute !== this.current || !this.ready) return undefined;
     const x1 = this.counts[i]!;
     const xs = this.windowSum(minute, this.s.slow);
+    // Both thresholds are at least minCount, and the window holds this slot's count.
+    if (xs < this.p.minCount) return undefined;
+    this.alarmThresholds();
     if (x1 >= this.t1 || xs >= this.tSlow) {
       return { detectedAtMs: tsMs, onsetMs: this.onsetMinute(minute) * this.s.ms, baselinePerMin: this.mu, count: x1 };
     }
@@ -262,7 +301,7 @@ export class ReportDetector {
 
   /** Computes the baseline and the thresholds of a minute that is about to receive counts. */
   private open(minute: number): void {
-    const i = minute % this.ring;
+    const i = minute & this.mask;
     if (this.tags[i] !== minute) {
       this.tags[i] = minute;
       this.counts[i] = 0;
@@ -308,19 +347,39 @@ export class ReportDetector {
     const key = ((Math.round(Math.log(this.mu) * 200) * 1000 + phiKey1) * 1000 + phiKeyS) * 100 + this.lastDays;
     if (key !== this.thresholdKey) {
       this.thresholdKey = key;
-      const phi1 = Math.exp(phiKey1 / 25);
-      const phiS = Math.exp(phiKeyS / 25);
-      this.t1 = Math.max(p.minCount, threshold(this.mu, phi1, this.alpha));
-      this.tSlow = Math.max(p.minCount, threshold(this.mu * this.s.slow, phiS, this.alpha));
-      this.tElevated1 = threshold(this.mu, phi1, p.alphaElevated);
-      this.tElevatedSlow = threshold(this.mu * this.s.slow, phiS, p.alphaElevated);
+      this.thresholdMu = this.mu;
+      this.phiKey1 = phiKey1;
+      this.phiKeyS = phiKeyS;
     }
     this.expectedRing[i] = this.mu;
   }
 
+  private thresholdMu = 0;
+  private phiKey1 = 0;
+  private phiKeyS = 0;
+
+  /** The alarm thresholds of the open slot's grid point, computed on first use (`threshold` is a pure, memoised function). */
+  private alarmThresholds(): void {
+    if (this.thresholdsFor === this.thresholdKey) return;
+    this.thresholdsFor = this.thresholdKey;
+    const p = this.p;
+    this.t1 = Math.max(p.minCount, threshold(this.thresholdMu, Math.exp(this.phiKey1 / 25), this.alpha));
+    this.tSlow = Math.max(p.minCount, threshold(this.thresholdMu * this.s.slow, Math.exp(this.phiKeyS / 25), this.alpha));
+  }
+
+  /** The thresholds of a still elevated slot, likewise (only an open incident asks). */
+  private elevatedThresholds(): void {
+    if (this.elevatedFor === this.thresholdKey) return;
+    this.elevatedFor = this.thresholdKey;
+    const p = this.p;
+    this.tElevated1 = threshold(this.thresholdMu, Math.exp(this.phiKey1 / 25), p.alphaElevated);
+    this.tElevatedSlow = threshold(this.thresholdMu * this.s.slow, Math.exp(this.phiKeyS / 25), p.alphaElevated);
+  }
+  private elevatedFor = NaN;
+
   /** Closes a minute: updates the CUSUM, the robust history, the level and the dispersion. */
-  private close(minute: number): MinuteClosed {
-    const i = minute % this.ring;
+  private close(minute: number, closed: MinuteClosed[] | undefined): void {
+    const i = minute & this.mask;
     const count = this.countAt(minute);
     const mu = this.expectedRing[i]! || this.mu;
     const sd = sdOf(mu, this.phiNow());
@@ -331,8 +390,6 @@ export class ReportDetector {
     this.cusum = next;
 
     const xs = this.windowSum(minute, this.s.slow);
-    // The minute being closed is the one last opened, so its elevated thresholds are at hand.
-    const elevated = count >= this.tElevated1 || xs >= this.tElevatedSlow;
 
     // An incident's minutes teach nothing, unless the shift has held so long it is the new normal.
     this.suppressedRun = this.suppressLearning ? this.suppressedRun + 1 : 0;
@@ -343,7 +400,7 @@ export class ReportDetector {
       if (this.s.slow > 1) {
         let muS = 0;
         for (let m = minute - this.s.slow + 1; m <= minute; m++) {
-          const j = m % this.ring;
+          const j = m & this.mask;
           muS += this.tags[j] === m ? this.expectedRing[j]! : mu;
         }
         this.dispSlow.add(minute, xs, muS, sdOf(muS, this.phiNow(this.dispSlow)));
@@ -363,13 +420,21 @@ export class ReportDetector {
     this.levelExpected += mu;
     const old = minute - this.s.level;
     if (old >= this.firstMinute) {
-      const oi = old % this.ring;
+      const oi = old & this.mask;
       if (this.tags[oi] === old) {
         this.levelActual -= this.robustRing[oi]!;
         this.levelExpected -= this.expectedRing[oi]!;
       }
     }
-    return { minute, count, baseline: mu, elevated, windowCount: xs };
+    if (closed) {
+      // The minute being closed is the one last opened, so its elevated thresholds are the ones at hand.
+      let elevated = false;
+      if (count > 0 || xs > 0) {
+        this.elevatedThresholds();
+        elevated = count >= this.tElevated1 || xs >= this.tElevatedSlow;
+      }
+      closed.push({ minute, count, baseline: mu, elevated, windowCount: xs });
+    }
   }
 }
 

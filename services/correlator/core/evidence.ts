@@ -33,6 +33,9 @@ export interface CertInfo {
   places: Map<string, CertPlace>;
 }
 
+/** The names of a certificate that has none (most): one shared set, replaced on the first name. */
+const NO_NAMES: ReadonlySet<string> = new Set();
+
 export class CertTable {
   readonly bySha = new Map<string, CertInfo>();
 
@@ -49,13 +52,16 @@ export class CertTable {
         notAfterMs: Date.parse(o.notAfter),
         dnsNames: o.dnsNames.map((n) => n.toLowerCase()),
         isCA: o.isCA,
-        names: new Set(),
+        names: NO_NAMES as Set<string>,
         places: new Map(),
       };
       this.bySha.set(o.sha256, c);
     }
     if (o.issuerSha256) c.issuerSha256 = o.issuerSha256;
-    if (o.name) c.names.add(o.name);
+    if (o.name) {
+      if (c.names === NO_NAMES) c.names = new Set();
+      c.names.add(o.name);
+    }
     const key = certKey(o);
     const place = c.places.get(key);
     if (place) {
@@ -173,10 +179,9 @@ export class ProbeTracker {
     this.minFailures = Math.max(1, params.minProbeStreak);
   }
 
-  observe(p: ProbeResult): void {
+  observe(p: ProbeResult, ts = Date.parse(p.ts)): void {
     const region = p.region ?? '';
     const key = `${p.service}\u0000${p.target}\u0000${region}`;
-    const ts = Date.parse(p.ts);
     let s = this.series.get(key);
     if (!s) {
       const W = this.rp.windowChecks;
