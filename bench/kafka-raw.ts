@@ -46,7 +46,7 @@ if (mode === 'consume') {
   // Large requests (kafkajs idempotence allows one in flight): a request goes out when one
   // partition's records near the broker's 1 MB message.max.bytes, or at 8 MB in all. The
   // partition is chosen here with kafkajs's own default partitioner, as the producer would.
-  const PARTITION_BYTES = 900_000;
+  const PARTITION_BYTES = 100_000;
   const REQUEST_BYTES = 8 << 20;
   const partitioner = Partitioners.DefaultPartitioner();
   for (const input of scenarioInputs(dir)) {

@@ -3,6 +3,8 @@
  * with `outage publish` and, as its reference, by a raw idempotent kafkajs producer (acks=all,
  * large batches) onto topics of its own; then, each measured alone against the published topics:
  *   - raw kafkajs: a consumer group reading every message (eachBatch + JSON.parse): the ceiling;
+ *   - the correlator core alone on the same events, decoded beforehand (bench/core-alone.ts): what
+ *     bounds the correlator process whatever its bus does;
  *   - the correlator process (decode, validate, correlate, publish incidents);
  *   - the sink process (decode, validate, batched idempotent inserts into chDB).
  * Rates are events per second from the process being ready to its group having committed the end
@@ -43,9 +45,9 @@ async function timed(args: string[], env: Record<string, string>): Promise<{ std
   return { stdout, seconds, maxRssMb: Number(/maxrss_kb=(\d+)/.exec(stderr)?.[1] ?? NaN) / 1024 };
 }
 
-/** One raw kafkajs reference (bench/kafka-raw.ts) in its own process. */
-async function rawRun(args: string[]): Promise<{ events: number; seconds: number; maxRssMb: number }> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/kafka-raw.ts', ...args], { maxBuffer: 1 << 20 });
+/** One reference measurement (bench/kafka-raw.ts, bench/core-alone.ts) in its own process. */
+async function rawRun(args: string[], script = 'bench/kafka-raw.ts'): Promise<{ events: number; seconds: number; maxRssMb: number }> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', script, ...args], { maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').pop()!) as { events: number; seconds: number; maxRssMb: number };
 }
 
@@ -100,6 +102,8 @@ export async function kafkaBench(dir: string, workDir: string, log: (s: string) 
     log('raw kafkajs consume …');
     const consumed = await rawRun(['consume', brokers.join(','), `${prefix}raw`, String(inputEvents), ...raw]);
 
+    log('correlator core alone on the same events …');
+    const core = await rawRun([dir], 'bench/core-alone.ts');
     log('correlator process …');
     const corr = await timeService('correlator', env, `${prefix}correlator`, raw, brokers);
     log('sink process into chDB …');
@@ -109,6 +113,7 @@ export async function kafkaBench(dir: string, workDir: string, log: (s: string) 
       { stage: 'raw kafkajs idempotent producer, acks=all (baseline)', reference: 'producer', baseline: true, events: produced.events, seconds: produced.seconds, maxRssMb: produced.maxRssMb },
       { stage: 'outage publish (idempotent producer, acks=all)', reference: 'producer', events, seconds: publishSeconds, maxRssMb: publish.maxRssMb },
       { stage: 'raw kafkajs consume, eachBatch + JSON.parse (baseline)', reference: 'consumer', baseline: true, events: consumed.events, seconds: consumed.seconds, maxRssMb: consumed.maxRssMb },
+      { stage: 'correlator core alone, same events decoded beforehand (its ceiling)', reference: 'consumer', events: core.events, seconds: core.seconds, maxRssMb: core.maxRssMb },
       { stage: 'correlator process', reference: 'consumer', events: inputEvents, seconds: corr.seconds, maxRssMb: corr.maxRssMb },
       { stage: 'sink process into chDB', reference: 'consumer', events, seconds: sink.seconds, maxRssMb: sink.maxRssMb },
     ];
