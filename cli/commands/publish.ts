@@ -27,7 +27,7 @@ export function register(program: Command): void {
       try {
         await bus.ensureTopics();
         const started = performance.now();
-        const r = await feedScenario({ dir, bus, readAhead: true, onInputError: printInputError });
+        const r = await feedScenario({ dir, bus, onInputError: printInputError });
         const e = r.events;
         process.stdout.write(
           `published ${e.reports} reports, ${e.posts} status posts, ${e.probes} probe results, ${e.certs} certificate observations to ${env.KAFKA_BROKERS} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,

@@ -22,12 +22,6 @@ export interface FeedOptions {
   /** Messages per publish call. */
   batchSize?: number;
   /**
-   * Read on while the previous batch is being published (one publish in flight at a time, so
-   * order is kept; a failure surfaces at the next batch). For a remote bus (Kafka), whose
-   * publishes mostly wait on the broker; a bus with `backpressure` is waited on in turn.
-   */
-  readAhead?: boolean;
-  /**
    * Paced feeding (`serve --replay --speed N`): milliseconds to wait before an event of this
    * event time may go out; what is waiting is published first, so earlier events are never held.
    */
@@ -70,24 +64,14 @@ export async function feedScenario(opts: FeedOptions): Promise<FeedResult> {
     if (pendingTopic && pending.length > 0) runs.push({ topic: topics[pendingTopic].name, messages: pending });
     pending = [];
   };
-  let inflight: Promise<void> | undefined;
-  /** Waits for the publish in flight (and its back-pressure), rethrowing its failure. */
-  const settle = async () => {
-    const sent = inflight;
-    inflight = undefined;
-    await sent;
-  };
   const flush = async () => {
     endRun();
-    const batch = runs;
+    if (runs.length > 0) {
+      await bus.publishBatch(runs);
+      await bus.backpressure?.();
+    }
     runs = [];
     waiting = 0;
-    await settle();
-    if (batch.length === 0) return;
-    const sent = bus.publishBatch(batch).then(() => bus.backpressure?.());
-    if (!opts.readAhead) return sent;
-    sent.catch(() => undefined); // observed by the next settle()
-    inflight = sent;
   };
   const publishCertFiles = async (ts: string) => {
     const certDir = join(dir, 'certs');
@@ -95,7 +79,6 @@ export async function feedScenario(opts: FeedOptions): Promise<FeedResult> {
     const scan = await scanCertDir(certDir, ts, dir);
     for (const e of scan.errors) onError({ file: join(dir, e.file), line: e.line, reason: 'bad_certificate', detail: e.message }, false);
     events.certs += scan.observations.length;
-    await settle();
     await bus.publish(topics.certs.name, scan.observations.map((o) => ({ key: certKey(o), value: JSON.stringify(o), decoded: o })));
   };
 
@@ -125,7 +108,6 @@ export async function feedScenario(opts: FeedOptions): Promise<FeedResult> {
     }
     if (dead.length > 0) {
       await flush();
-      await settle();
       const letters = dead.splice(0).map((d) =>
         // Only lines go to dlq.v1 (a line error's reason is a dead-letter reason); files stay put.
         deadLetter({ topic: topics[d.topic ?? 'dlq'].name, value: d.raw!, source: `${d.file}:${d.line}` }, d.reason as DeadLetterReason, d.detail, Date.now()),
@@ -134,7 +116,6 @@ export async function feedScenario(opts: FeedOptions): Promise<FeedResult> {
     }
   }
   await flush();
-  await settle();
   if (!certsScanned) await publishCertFiles(new Date(0).toISOString());
   return { events, lines, inputErrors, lastTsMs };
 }
