@@ -232,7 +232,9 @@ export class KafkaBus implements Bus {
   /**
    * Sends in requests of at most `MAX_REQUEST_BYTES`: kafkajs does not split a batch, and a
    * partition's records over the broker's `message.max.bytes` (1 MB by default) are refused whole.
-   * Runs of one topic are merged; order within a topic (and so within a key) is kept. Messages
+   * Runs of one topic are merged (kafkajs 2.2 keeps one entry per topic of a `sendBatch`: a
+   * second entry of the same topic replaces the first, whose messages are never sent); order
+   * within a topic (and so within a key) is kept. Messages
    * over `maxMessageBytes`, and records the broker refuses, become dead letters on dlq.v1.
    */
   async publishBatch(batches: readonly TopicBatch[]): Promise<void> {
