@@ -31,7 +31,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type EachBatchPayload, type ITopicConfig, type Producer } from 'kafkajs';
 import type { DeadLetter } from '../../schemas/contracts.ts';
-import { topics, type TopicName, type TopicSpec } from '../../schemas/topics.ts';
+import { topicByName, topics, type TopicName, type TopicSpec } from '../../schemas/topics.ts';
 import { combineHealth, HEALTHY, unhealthy, type Health } from '../health.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -163,6 +163,7 @@ class HandlerError extends Error {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 500);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -231,7 +232,9 @@ export class KafkaBus implements Bus {
   /**
    * Sends in requests of at most `MAX_REQUEST_BYTES`: kafkajs does not split a batch, and a
    * partition's records over the broker's `message.max.bytes` (1 MB by default) are refused whole.
-   * Runs of one topic are merged; order within a topic (and so within a key) is kept. Messages
+   * Runs of one topic are merged (kafkajs 2.2 keeps one entry per topic of a `sendBatch`: a
+   * second entry of the same topic replaces the first, whose messages are never sent); order
+   * within a topic (and so within a key) is kept. Messages
    * over `maxMessageBytes`, and records the broker refuses, become dead letters on dlq.v1.
    */
   async publishBatch(batches: readonly TopicBatch[]): Promise<void> {
@@ -408,7 +411,15 @@ export class KafkaBus implements Bus {
     consumer.on(consumer.events.CRASH, (e) => this.onCrash(gc, consumer, e.payload.error));
     await consumer.connect();
     await consumer.subscribe({ topics: gc.topics.map((n) => this.prefix + n), fromBeginning: true });
-    await consumer.run({ eachBatchAutoResolve: true, autoCommit: !gc.stateful, eachBatch: (payload) => this.handleBatch(gc, payload) });
+    // Every partition of a fetch handed over at once: handler calls stay one at a time
+    // (`serially`), but one partition's commit and heartbeat overlap the next one's handler.
+    const partitions = gc.topics.reduce((n, t) => n + (topicByName.get(t)?.partitions ?? 1), 0);
+    await consumer.run({
+      eachBatchAutoResolve: true,
+      autoCommit: !gc.stateful,
+      partitionsConsumedConcurrently: partitions,
+      eachBatch: (payload) => this.handleBatch(gc, payload),
+    });
     if (this.closing) return void (await consumer.disconnect()); // closed while it was starting
     if (gc.state === 'starting' || gc.state === 'restarting') this.setState(gc, 'running');
   }
@@ -432,16 +443,16 @@ export class KafkaBus implements Bus {
     if (gc.stateful && !held) throw new HandlerError(gc.label, new Error(`${topic} partition ${batch.partition} delivered before its state was set up`));
     const deadLetterOwner = ownsDeadLetters(gc.group, topic);
     const replayUntil = held?.replayUntil ?? -1;
-    const msgs: BusMessage[] = batch.messages.map((m) => ({
-      topic,
-      partition: batch.partition,
-      offset: m.offset,
-      key: m.key?.toString('utf8') ?? '',
-      value: m.value ?? new Uint8Array(),
-      group: gc.group,
-      deadLetterOwner,
-      ...(replayUntil > 0 && Number(m.offset) < replayUntil ? { replayed: true } : {}),
-    }));
+    const msgs: BusMessage[] = new Array<BusMessage>(batch.messages.length);
+    for (let i = 0; i < msgs.length; i++) {
+      const m = batch.messages[i]!;
+      const key = m.key?.toString('utf8') ?? '';
+      const value = m.value ?? EMPTY;
+      msgs[i] =
+        replayUntil > 0 && Number(m.offset) < replayUntil
+          ? { topic, partition: batch.partition, offset: m.offset, key, value, group: gc.group, deadLetterOwner, replayed: true }
+          : { topic, partition: batch.partition, offset: m.offset, key, value, group: gc.group, deadLetterOwner };
+    }
     const bus = this;
     const ctx: BatchContext = {
       heartbeat,
@@ -721,11 +732,13 @@ export class KafkaBus implements Bus {
     if (this.closing) throw new Error('bus is closed');
     if (this.consumers.length === 0) return;
     const admin = await this.connectedAdmin();
+    // Leaders move right after topics are made (NOT_LEADER_FOR_PARTITION): retried.
+    const ends = (name: string) => retry(() => admin.fetchTopicOffsets(name), { retries: 10, initialMs: 200, maxMs: 3_000, shouldRetry: (err) => !this.closing && isRetriableKafkaError(err) });
     const targets = new Map<string, Map<number, number>>();
     for (const gc of this.consumers) {
       for (const t of gc.topics) {
         const name = this.prefix + t;
-        if (!targets.has(name)) targets.set(name, new Map((await admin.fetchTopicOffsets(name)).map((p) => [p.partition, Number(p.high)])));
+        if (!targets.has(name)) targets.set(name, new Map((await ends(name)).map((p) => [p.partition, Number(p.high)])));
       }
     }
     for (;;) {
