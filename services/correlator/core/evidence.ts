@@ -38,8 +38,11 @@ const NO_NAMES: ReadonlySet<string> = new Set();
 /** Places searched in order up to this many; a certificate seen in more places gets an index. */
 const PLACES_SCANNED = 8;
 
-/** A place's identity within its certificate (`certKey` without the shared sha256). */
-const placeKey = (p: { endpoint?: string | undefined; source: string }) => p.endpoint ?? p.source;
+/** An observation's place within its certificate (`certKey` without the shared sha256). */
+const keyOf = (o: { endpoint?: string | undefined; source: string }) => o.endpoint ?? o.source;
+/** Places observed with an empty endpoint: their key is "" though they hold no endpoint. */
+const emptyEndpoint = new WeakSet<CertPlace>();
+const placeKey = (p: CertPlace) => (p.endpoint ?? (emptyEndpoint.has(p) ? '' : p.source));
 
 /**
  * Every certificate seen, by sha256. Its footprint is per certificate (100,000 at 10,000
@@ -85,7 +88,7 @@ export class CertTable {
       if (c.names === NO_NAMES) c.names = new Set();
       c.names.add(o.name);
     }
-    const place = this.placeOf(c, placeKey(o));
+    const place = this.placeOf(c, keyOf(o));
     if (place) {
       place.firstSeenMs = Math.min(place.firstSeenMs, ts);
       place.lastSeenMs = Math.max(place.lastSeenMs, ts);
@@ -102,11 +105,12 @@ export class CertTable {
         firstSeenMs: ts,
         lastSeenMs: ts,
       };
+      if (o.endpoint === '') emptyEndpoint.add(added);
       // Most certificates have one place: an array of exactly one, not a growable one.
       if (c.places.length === 0) c.places = [added];
       else c.places.push(added);
       const index = this.placeIndex.get(c);
-      if (index) index.set(placeKey(o), added);
+      if (index) index.set(keyOf(o), added);
       else if (c.places.length > PLACES_SCANNED) this.placeIndex.set(c, new Map(c.places.map((p) => [placeKey(p), p])));
     }
   }
