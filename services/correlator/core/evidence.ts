@@ -4,7 +4,6 @@
  * the number of certificates, endpoints and a day of posts, never by the length of the stream.
  */
 import type { CertObservation, ProbeResult, StatusPost } from '../../../schemas/contracts.ts';
-import { certKey } from '../../../schemas/topics.ts';
 import { hostOf } from '../../../lib/catalog.ts';
 import { commonName } from '../../../lib/certs/facts.ts';
 import { defaultParams, type HintParams, type ProbeRateParams } from './params.ts';
@@ -30,14 +29,41 @@ export interface CertInfo {
   isCA: boolean;
   issuerSha256?: string;
   names: Set<string>;
-  places: Map<string, CertPlace>;
+  /** Where it was seen, one per endpoint (or per source without one), in order of first sight. */
+  places: CertPlace[];
 }
 
 /** The names of a certificate that has none (most): one shared set, replaced on the first name. */
 const NO_NAMES: ReadonlySet<string> = new Set();
+/** Places searched in order up to this many; a certificate seen in more places gets an index. */
+const PLACES_SCANNED = 8;
 
+/** An observation's place within its certificate (`certKey` without the shared sha256). */
+const keyOf = (o: { endpoint?: string | undefined; source: string }) => o.endpoint ?? o.source;
+/** Places observed with an empty endpoint: their key is "" though they hold no endpoint. */
+const emptyEndpoint = new WeakSet<CertPlace>();
+const placeKey = (p: CertPlace) => (p.endpoint ?? (emptyEndpoint.has(p) ? '' : p.source));
+
+/**
+ * Every certificate seen, by sha256. Its footprint is per certificate (100,000 at 10,000
+ * services), so a certificate holds no structure it does not need: its places as an array (one
+ * or two for most), an index only for a certificate served in many places, its names and issuer
+ * strings shared.
+ */
 export class CertTable {
   readonly bySha = new Map<string, CertInfo>();
+  private readonly placeIndex = new Map<CertInfo, Map<string, CertPlace>>();
+  /** Issuers, names, endpoints and services repeat across certificates (renewals, one CA): one string each. */
+  private readonly strings = new Map<string, string>();
+  /** The host of each endpoint, parsed once. */
+  private readonly hosts = new Map<string, string | undefined>();
+
+  private share(s: string): string {
+    const kept = this.strings.get(s);
+    if (kept !== undefined) return kept;
+    this.strings.set(s, s);
+    return s;
+  }
 
   upsert(o: CertObservation): void {
     const ts = Date.parse(o.ts);
@@ -46,14 +72,14 @@ export class CertTable {
       c = {
         sha256: o.sha256,
         subject: o.subject,
-        issuer: o.issuer,
+        issuer: this.share(o.issuer),
         serial: o.serial,
         notBeforeMs: Date.parse(o.notBefore),
         notAfterMs: Date.parse(o.notAfter),
-        dnsNames: o.dnsNames.map((n) => n.toLowerCase()),
+        dnsNames: o.dnsNames.map((n) => this.share(n.toLowerCase())),
         isCA: o.isCA,
         names: NO_NAMES as Set<string>,
-        places: new Map(),
+        places: [],
       };
       this.bySha.set(o.sha256, c);
     }
@@ -62,23 +88,37 @@ export class CertTable {
       if (c.names === NO_NAMES) c.names = new Set();
       c.names.add(o.name);
     }
-    const key = certKey(o);
-    const place = c.places.get(key);
+    const place = this.placeOf(c, keyOf(o));
     if (place) {
       place.firstSeenMs = Math.min(place.firstSeenMs, ts);
       place.lastSeenMs = Math.max(place.lastSeenMs, ts);
-      if (o.service) place.service = o.service;
+      if (o.service) place.service = this.share(o.service);
     } else {
-      const host = o.endpoint ? hostOf(o.endpoint) : undefined;
-      c.places.set(key, {
-        source: o.source,
-        ...(o.endpoint ? { endpoint: o.endpoint } : {}),
+      const endpoint = o.endpoint ? this.share(o.endpoint) : undefined;
+      let host = endpoint ? this.hosts.get(endpoint) : undefined;
+      if (endpoint && host === undefined && !this.hosts.has(endpoint)) this.hosts.set(endpoint, (host = hostOf(endpoint)));
+      const added: CertPlace = {
+        source: this.share(o.source) as CertPlace['source'],
+        ...(endpoint ? { endpoint } : {}),
         ...(host ? { host } : {}),
-        ...(o.service ? { service: o.service } : {}),
+        ...(o.service ? { service: this.share(o.service) } : {}),
         firstSeenMs: ts,
         lastSeenMs: ts,
-      });
+      };
+      if (o.endpoint === '') emptyEndpoint.add(added);
+      // Most certificates have one place: an array of exactly one, not a growable one.
+      if (c.places.length === 0) c.places = [added];
+      else c.places.push(added);
+      const index = this.placeIndex.get(c);
+      if (index) index.set(keyOf(o), added);
+      else if (c.places.length > PLACES_SCANNED) this.placeIndex.set(c, new Map(c.places.map((p) => [placeKey(p), p])));
     }
+  }
+
+  private placeOf(c: CertInfo, key: string): CertPlace | undefined {
+    if (c.places.length > PLACES_SCANNED) return this.placeIndex.get(c)?.get(key);
+    for (const p of c.places) if (placeKey(p) === key) return p;
+    return undefined;
   }
 
   /** A human label: the catalog/inventory name, else the subject's CN. */
