@@ -50,6 +50,20 @@ export function reportRow(r: UserReport): Row {
   };
 }
 
+const reportFields = new Set(Object.keys(UserReportSchema.properties));
+
+/**
+ * Whether a report's JSON is already its `reports` row: every field of the contract has the
+ * column's name and type, absent ones read as the columns' defaults (''), and `extra` is only
+ * needed for fields outside the contract.
+ *
+ * @example isReportRow({ id: 'r1', ts: '2020-02-03T13:40:00Z', service: 'teams', channel: 'web' }) // true
+ */
+export function isReportRow(r: UserReport): boolean {
+  for (const k in r) if (!reportFields.has(k)) return false;
+  return true;
+}
+
 export function postRow(p: StatusPost): Row {
   return { id: p.id, ts: p.ts, service: p.service, account: p.account, text: p.text, url: p.url ?? '', extra: postExtra(p) };
 }

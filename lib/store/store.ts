@@ -7,6 +7,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 
 /** Every table the pipeline writes; the DDL in `schemas/clickhouse/` defines them. */
@@ -31,6 +32,11 @@ export interface Store {
   /** The ClickHouse cluster its tables are on (`CLICKHOUSE_CLUSTER`); undefined on one server or chDB. */
   readonly cluster?: string | undefined;
   insert(table: TableName, rows: readonly Row[]): Promise<void>;
+  /**
+   * Inserts rows given as JSON object lines whose keys are column names (JSONEachRow as it is):
+   * messages that already are rows are stored without being rebuilt and encoded again.
+   */
+  insertLines(table: TableName, lines: readonly string[]): Promise<void>;
   query<T = Row>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
   command(sql: string): Promise<void>;
   close(): Promise<void>;
@@ -53,6 +59,14 @@ class ClickHouseStore implements Store {
   async insert(table: TableName, rows: readonly Row[]): Promise<void> {
     if (rows.length === 0) return;
     await this.client.insert({ table, values: rows as Row[], format: 'JSONEachRow', clickhouse_settings: settings });
+  }
+
+  async insertLines(table: TableName, lines: readonly string[]): Promise<void> {
+    if (lines.length === 0) return;
+    // `exec` sends a byte stream as the request body as it is (`insert` would encode objects).
+    const values = Readable.from([Buffer.from(lines.join('\n'))], { objectMode: false });
+    const r = await this.client.exec({ query: `INSERT INTO ${table} FORMAT JSONEachRow`, values, clickhouse_settings: settings });
+    r.stream.resume();
   }
 
   async query<T = Row>(sql: string, params?: Record<string, unknown>): Promise<T[]> {

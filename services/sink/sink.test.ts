@@ -41,15 +41,21 @@ const count = async (sql: string) => Number((await store.query<{ n: string }>(sq
 /** The store, refusing every insert with a socket error while `down`. */
 function flaky(inner: Store) {
   const state = { down: false, refused: 0 };
+  const refuseWhileDown = () => {
+    if (!state.down) return;
+    state.refused++;
+    throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' });
+  };
   const wrapped: Store = {
     kind: inner.kind,
     location: inner.location,
     insert: async (table, rows) => {
-      if (state.down) {
-        state.refused++;
-        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' });
-      }
+      refuseWhileDown();
       return inner.insert(table, rows);
+    },
+    insertLines: async (table, lines) => {
+      refuseWhileDown();
+      return inner.insertLines(table, lines);
     },
     query: (sql, params) => inner.query(sql, params),
     command: (sql) => inner.command(sql),
