@@ -5,19 +5,20 @@
  */
 import { join } from 'node:path';
 import type { Incident } from '../schemas/contracts.ts';
+import type { Bus } from '../lib/bus/bus.ts';
 import { MemoryBus } from '../lib/bus/memory-bus.ts';
 import { loadCatalog, type Catalog } from '../lib/catalog.ts';
 import { expiryWarnings, type ExpiryWarning } from '../lib/certs/warnings.ts';
 import { observationOf, warningRow } from '../lib/store/rows.ts';
 import type { Logger } from '../lib/log.ts';
 import { createMetrics, type Metrics } from '../lib/metrics.ts';
-import { feedScenario, type FeedResult } from '../lib/scenario/feed.ts';
+import { feedScenario, type FeedOptions, type FeedResult } from '../lib/scenario/feed.ts';
 import { scenarioInputs, type InputError } from '../lib/scenario/read.ts';
 import { migrate } from '../lib/store/migrate.ts';
 import { openStore, type Store, type StoreConfig } from '../lib/store/store.ts';
 import { runCorrelator } from '../services/correlator/correlator.ts';
 import type { CorrelatorCore } from '../services/correlator/core/correlator.ts';
-import { runSink } from '../services/sink/sink.ts';
+import { runSink, type SinkHandle } from '../services/sink/sink.ts';
 import { recordWarnings } from '../services/cert-inventory/metrics.ts';
 
 export interface ReplayOptions {
@@ -55,6 +56,23 @@ export async function storeWarnings(store: Store, catalog: Catalog, atMs: number
   return warnings;
 }
 
+/**
+ * Feeds a scenario directory into a running pipeline and brings it to the end of the input: the
+ * correlator closes the last minutes of every service, an embedded bus is drained, and the sink
+ * settles the last minutes' counts (it paces its settling while input streams in). Shared by
+ * `outage replay` and `outage serve --replay`.
+ */
+export async function feedToEnd(
+  o: Omit<FeedOptions, 'bus'> & { bus: Bus; correlator: { flush(atMs: number): Promise<void> }; sink: Pick<SinkHandle, 'settle'> },
+): Promise<FeedResult> {
+  const { correlator, sink, ...feed } = o;
+  const fed = await feedScenario(feed);
+  if (Number.isFinite(fed.lastTsMs)) await correlator.flush(fed.lastTsMs);
+  if (o.bus instanceof MemoryBus) await o.bus.drain();
+  await sink.settle();
+  return fed;
+}
+
 export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   const { dir, logger } = opts;
   const metrics = opts.metrics ?? createMetrics();
@@ -67,18 +85,15 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     const sink = await runSink({ bus, store, logger, metrics });
     const correlator = await runCorrelator({ bus, catalog, logger, metrics, onIncident: (i) => latest.set(i.id, i) });
     const total = scenarioInputs(dir).reduce((s, i) => s + i.bytes, 0);
-    const fed = await feedScenario({
+    const fed = await feedToEnd({
       dir,
       bus,
       metrics,
+      correlator,
+      sink,
       ...(opts.onInputError ? { onInputError: opts.onInputError } : {}),
       onBytes: (b) => opts.onProgress?.(b, total),
     });
-    // Close the last minutes of every service at the end of the input.
-    if (Number.isFinite(fed.lastTsMs)) await correlator.flush(fed.lastTsMs);
-    await bus.drain();
-    // The counts of the last minutes settled too: the sink paces its settling while input streams in.
-    await sink.settle();
     await bus.close();
     // Early warnings as of the end of the input, from everything the inventory holds now.
     const warnings = Number.isFinite(fed.lastTsMs) ? await storeWarnings(store, catalog, fed.lastTsMs, metrics) : [];

@@ -24,7 +24,6 @@ import { combineHealth, unhealthy } from '../lib/health.ts';
 import { hardenServer } from '../lib/http-server.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Metrics } from '../lib/metrics.ts';
-import { feedScenario } from '../lib/scenario/feed.ts';
 import type { InputError } from '../lib/scenario/read.ts';
 import { migrate } from '../lib/store/migrate.ts';
 import { openStore, type Store } from '../lib/store/store.ts';
@@ -38,7 +37,7 @@ import { createProberMetrics } from '../services/prober/metrics.ts';
 import { Prober, scheduleOf } from '../services/prober/prober.ts';
 import { createReportApp } from '../services/report-ingest/app.ts';
 import { runSink } from '../services/sink/sink.ts';
-import { storeWarnings } from './replay.ts';
+import { feedToEnd, storeWarnings } from './replay.ts';
 
 export interface ServeOptions {
   env: Env;
@@ -166,12 +165,7 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
 
     started = true;
     logger.info({ url, store: store.location, bus: bus.kind, live, notifications: Boolean(notifier) }, 'serving');
-    // The end of a replay: its last minutes settled in the store, its early warnings as of its end.
-    const finish = async (atMs: number) => {
-      await sink.settle();
-      await warn(atMs);
-    };
-    const replayed = o.replay ? replayInto(o.replay, bus, correlator, finish) : Promise.resolve(undefined);
+    const replayed = o.replay ? replayInto(o.replay, bus, correlator, sink, warn) : Promise.resolve(undefined);
     replayed.catch((err: unknown) => logger.error({ err }, 'replay failed'));
     return { url, replayed, stop: stopAll };
   }
@@ -180,7 +174,8 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
     r: NonNullable<ServeOptions['replay']>,
     bus: Bus,
     correlator: Awaited<ReturnType<typeof runCorrelator>>,
-    finish: (atMs: number) => Promise<void>,
+    sink: Awaited<ReturnType<typeof runSink>>,
+    warn: (atMs: number) => Promise<void>,
   ): Promise<ReplayOutcome> {
     const t0 = performance.now();
     let firstTs: number | undefined;
@@ -194,13 +189,9 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
     const incidents = new Set<string>();
     const counted = await attachIncidentFeed(bus, 'serve-replay');
     counted.subscribe((inc: Incident) => incidents.add(inc.id));
-    const fed = await feedScenario({ dir: r.dir, bus, metrics, ...(r.onInputError ? { onInputError: r.onInputError } : {}), ...(pace ? { pace } : {}) });
-    if (Number.isFinite(fed.lastTsMs)) {
-      // Close the scenario's last minutes, as `outage replay` does at the end of its input.
-      await correlator.flush(fed.lastTsMs);
-      if (bus instanceof MemoryBus) await bus.drain();
-      await finish(fed.lastTsMs);
-    }
+    const fed = await feedToEnd({ dir: r.dir, bus, metrics, correlator, sink, ...(r.onInputError ? { onInputError: r.onInputError } : {}), ...(pace ? { pace } : {}) });
+    // Its early warnings as of its end.
+    if (Number.isFinite(fed.lastTsMs)) await warn(fed.lastTsMs);
     const e = fed.events;
     const outcome = { events: e.reports + e.posts + e.probes + e.certs, inputErrors: fed.inputErrors.length, incidents: incidents.size, seconds: (performance.now() - t0) / 1000 };
     logger.info({ dir: r.dir, ...outcome }, 'replay fed');
