@@ -6,6 +6,12 @@
  *   raw <dir>              read every NDJSON file and JSON.parse each line, nothing else
  *   correlator <dir>       the scenario reader (parse + validate) driving the correlator core
  *   replay <dir> <chdb>    the whole embedded pipeline into chDB, as `outage replay` runs it
+ *   raw-store <dir> <chdb> the replay's reference: `raw`, plus each event's row (the sink's row
+ *                          builders of lib/store/rows.ts) inserted into chDB by plain
+ *                          `@clickhouse/client` over `chdb/connection`, JSONEachRow in inserts of
+ *                          10,000 rows, into the project's own tables (the migrations'
+ *                          statements, rollup views included); no bus, correlator, validation
+ *                          or settling
  *   scale <dir>            as `correlator`, also timing the reports after the certificate table
  *                          is loaded on their own (`reports`, `reportSeconds`, `reportCpuSeconds`)
  */
@@ -61,6 +67,51 @@ if (mode === 'raw') {
       events++;
     }
   }
+} else if (mode === 'raw-store') {
+  const { mkdirSync } = await import('node:fs');
+  const { createClient } = await import('@clickhouse/client');
+  const { createChdbConnection } = await import('chdb/connection');
+  const { MIGRATIONS_TABLE } = await import('../lib/store/migrate.ts');
+  const { loadMigrations } = await import('../lib/store/migrations.ts');
+  const { certRow, postRow, probeRow, reportRow } = await import('../lib/store/rows.ts');
+  type Row = Record<string, unknown>;
+  // As lib/store/store.ts opens chDB and as the store inserts (ISO timestamps need best_effort).
+  mkdirSync(dataDir!, { recursive: true });
+  const client = createClient({ connection: createChdbConnection({ path: dataDir! }) } as Parameters<typeof createClient>[0]);
+  const clickhouse_settings = { date_time_input_format: 'best_effort' } as const;
+  for (const query of [MIGRATIONS_TABLE, ...loadMigrations().flatMap((m) => m.statements)]) await client.command({ query, clickhouse_settings });
+  const tables = {
+    reports: { table: 'reports', row: reportRow as (v: never) => Row },
+    posts: { table: 'status_posts', row: postRow as (v: never) => Row },
+    probes: { table: 'probe_results', row: probeRow as (v: never) => Row },
+    certs: { table: 'cert_observations', row: certRow as (v: never) => Row },
+  } as const;
+  const INSERT_ROWS = 10_000;
+  for (const input of scenarioInputs(dir)) {
+    const { table, row } = tables[input.topic as keyof typeof tables];
+    let values: Row[] = [];
+    const flush = async () => {
+      if (values.length === 0) return;
+      await client.insert({ table, values, format: 'JSONEachRow', clickhouse_settings });
+      values = [];
+    };
+    const add = async (line: string) => {
+      values.push(row(JSON.parse(line) as never));
+      events++;
+      if (values.length === INSERT_ROWS) await flush();
+    };
+    const raw = createReadStream(input.path, { highWaterMark: 1 << 20 });
+    const stream = input.path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+    let rest = '';
+    for await (const chunk of stream) {
+      const lines = (rest + chunk.toString('utf8')).split('\n');
+      rest = lines.pop()!;
+      for (const line of lines) if (line) await add(line);
+    }
+    if (rest) await add(rest);
+    await flush();
+  }
+  await client.close();
 } else if (mode === 'replay') {
   const { replay } = await import('../cli/replay.ts');
   const { createLogger } = await import('../lib/log.ts');
