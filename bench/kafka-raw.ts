@@ -9,11 +9,10 @@
  * Nothing of the pipeline runs here (no validation, no bus): what kafkajs alone does on this
  * machine is the ceiling the pipeline's processes are compared to.
  */
-import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
 import { Kafka, Partitioners, logLevel, type Message } from 'kafkajs';
 import { scenarioInputs } from '../lib/scenario/read.ts';
 import { certKey, topics } from '../schemas/topics.ts';
+import { rawLines } from './raw-lines.ts';
 
 const [mode, brokerList, ...args] = process.argv.slice(2) as [string, string, ...string[]];
 const kafka = new Kafka({ brokers: brokerList.split(','), logLevel: logLevel.NOTHING });
@@ -63,9 +62,6 @@ if (mode === 'consume') {
       perPartition = perPartition.fill(0);
       bytes = 0;
     };
-    const raw = createReadStream(input.path, { highWaterMark: 1 << 20 });
-    const stream = input.path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
-    let rest = '';
     const add = async (line: string) => {
       const v = JSON.parse(line) as { service?: string; sha256: string; endpoint?: string; source: string };
       const key = input.topic === 'certs' ? certKey(v) : (v.service ?? '');
@@ -76,12 +72,7 @@ if (mode === 'consume') {
       perPartition[partition]! += size;
       bytes += size;
     };
-    for await (const chunk of stream) {
-      const lines = (rest + chunk.toString('utf8')).split('\n');
-      rest = lines.pop()!;
-      for (const line of lines) if (line) await add(line);
-    }
-    if (rest) await add(rest);
+    for await (const lines of rawLines(input.path)) for (const line of lines) await add(line);
     await flush();
   }
   const seconds = (performance.now() - started) / 1000;

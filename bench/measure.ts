@@ -15,11 +15,10 @@
  *   scale <dir>            as `correlator`, also timing the reports after the certificate table
  *                          is loaded on their own (`reports`, `reportSeconds`, `reportCpuSeconds`)
  */
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { createGunzip } from 'node:zlib';
 import { scenarioInputs } from '../lib/scenario/read.ts';
 import type { CorrelatorEvent } from '../services/correlator/core/correlator.ts';
+import { rawLines } from './raw-lines.ts';
 
 // Each mode imports only what it runs, so peak RSS does not count modules it never uses
 // (the chDB engine alone maps a few hundred MB).
@@ -37,20 +36,9 @@ const bytes = scenarioInputs(dir).reduce((s, i) => s + i.bytes, 0);
 
 if (mode === 'raw') {
   for (const input of scenarioInputs(dir)) {
-    const raw = createReadStream(input.path, { highWaterMark: 1 << 20 });
-    const stream = input.path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
-    let rest = '';
-    for await (const chunk of stream) {
-      const lines = (rest + chunk.toString('utf8')).split('\n');
-      rest = lines.pop()!;
-      for (const line of lines) if (line) {
-        JSON.parse(line);
-        events++;
-      }
-    }
-    if (rest) {
-      JSON.parse(rest);
-      events++;
+    for await (const lines of rawLines(input.path)) {
+      for (const line of lines) JSON.parse(line);
+      events += lines.length;
     }
   }
 } else if (mode === 'correlator' || mode === 'scale') {
@@ -100,15 +88,7 @@ if (mode === 'raw') {
       events++;
       if (values.length === INSERT_ROWS) await flush();
     };
-    const raw = createReadStream(input.path, { highWaterMark: 1 << 20 });
-    const stream = input.path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
-    let rest = '';
-    for await (const chunk of stream) {
-      const lines = (rest + chunk.toString('utf8')).split('\n');
-      rest = lines.pop()!;
-      for (const line of lines) if (line) await add(line);
-    }
-    if (rest) await add(rest);
+    for await (const lines of rawLines(input.path)) for (const line of lines) await add(line);
     await flush();
   }
   await client.close();
