@@ -21,9 +21,7 @@ import { logOddsOf, term, WEIGHTS, type Factor } from './weights.ts';
  * Log-likelihood ratios (natural log) of each piece of evidence for "this certificate caused it":
  * fitted on generated, labelled scenarios by `npm run fit`, stored in `fitted-weights.ts`.
  */
-export const LLR = WEIGHTS.cert;
-
-export { sigmoid } from './weights.ts';
+const LLR = WEIGHTS.cert;
 const MIN = 60_000;
 const DAY = 86_400_000;
 

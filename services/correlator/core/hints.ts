@@ -22,7 +22,6 @@ import { dependencyHints, expiringHints, probeHints, vendorHints } from './sympt
 import { logOddsOf, sigmoid, term, WEIGHTS } from './weights.ts';
 
 export { fmtDuration, fmtTime } from './phrasing.ts';
-export { LLR } from './cert-scoring.ts';
 export type { HintContext, IncidentView } from './scope.ts';
 
 const KIND_ORDER: HintKind[] = [
