@@ -58,7 +58,8 @@ export async function storeWarnings(store: Store, catalog: Catalog, atMs: number
 
 /**
  * Feeds a scenario directory into a running pipeline and brings it to the end of the input: the
- * correlator closes the last minutes of every service, an embedded bus is drained, and the sink
+ * correlator closes the last minutes of every service, the bus is drained (every group has
+ * handled what was published, on Kafka as in process), and the sink
  * settles the last minutes' counts (it paces its settling while input streams in). Shared by
  * `outage replay` and `outage serve --replay`.
  */
@@ -68,7 +69,7 @@ export async function feedToEnd(
   const { correlator, sink, ...feed } = o;
   const fed = await feedScenario(feed);
   if (Number.isFinite(fed.lastTsMs)) await correlator.flush(fed.lastTsMs);
-  if (o.bus instanceof MemoryBus) await o.bus.drain();
+  await o.bus.drain();
   await sink.settle();
   return fed;
 }
