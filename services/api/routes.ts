@@ -114,7 +114,7 @@ export function apiRoutes(d: RouteDeps): Route[] {
         'probes are those of the service and of the services it depends on from 1 h before the onset; certificates are those the hints name and those bound to the service.',
       tag: 'incidents',
       auth: 'read',
-      params: { id: path.id({ description: 'Incident id, e.g. teams-20200203T1340Z', maxLength: 256 }) },
+      params: { id: path.id({ description: 'Incident id: the service id and the onset minute, e.g. checkout-20240105T0930Z', maxLength: 256 }) },
       response: { kind: 'json', schema: 'IncidentDetail', description: 'The incident' },
       problems: [404],
       async handle(p): Promise<IncidentDetail> {

@@ -13,7 +13,7 @@ export interface ProbeSpec {
   /** `http[s]://host[:port]/path`, `tls://host:port`, `tcp://host:port` or `dns://host`. */
   target: string;
   service: string;
-  /** Check name, e.g. `https-teams`. */
+  /** Check name, e.g. `https-checkout`. */
   name: string;
   region?: string;
   timeoutMs: number;
