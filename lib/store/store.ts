@@ -66,6 +66,8 @@ class ClickHouseStore implements Store {
 
   async insert(table: TableName, rows: readonly Row[]): Promise<void> {
     if (rows.length === 0) return;
+    // What the client's JSONEachRow encoding sends, over the faster path where there is one.
+    if (this.rawInsert) return this.insertLines(table, rows.map((r) => JSON.stringify(r)));
     await this.client.insert({ table, values: rows as Row[], format: 'JSONEachRow', clickhouse_settings: settings });
   }
 
