@@ -7,11 +7,16 @@
  *   correlator <dir>       the scenario reader (parse + validate) driving the correlator core
  *   replay <dir> <chdb>    the whole embedded pipeline into chDB, as `outage replay` runs it
  *   raw-store <dir> <chdb> the replay's reference: `raw`, plus each event's row (the sink's row
- *                          builders of lib/store/rows.ts) inserted into chDB by plain
- *                          `@clickhouse/client` over `chdb/connection`, JSONEachRow in inserts of
- *                          10,000 rows, into the project's own tables (the migrations'
- *                          statements, rollup views included); no bus, correlator, validation
- *                          or settling
+ *                          builders of lib/store/rows.ts) inserted into chDB with its own
+ *                          zero-copy insert (`chdb/connection`'s `rawInsert`, as the embedded store
+ *                          inserts), JSONEachRow in inserts of 10,000 rows, into the project's own
+ *                          tables (the migrations' statements, rollup views included); no bus,
+ *                          correlator, validation or settling
+ *   chdb-floor <dir> <chdb> a floor under any replay into chDB: every line of the files handed to
+ *                          chDB as it is (zero-copy, JSONEachRow, inserts of 10,000 lines) into the
+ *                          project's tables, nothing parsed or built in JavaScript; columns a line
+ *                          does not name as the table does (the probes' camelCase) are skipped, so
+ *                          chDB does less than for the real rows
  *   scale <dir>            as `correlator`, also timing the reports after the certificate table
  *                          is loaded on their own (`reports`, `reportSeconds`, `reportCpuSeconds`)
  */
@@ -22,6 +27,12 @@ import { rawLines } from './raw-lines.ts';
 
 // Each mode imports only what it runs, so peak RSS does not count modules it never uses
 // (the chDB engine alone maps a few hundred MB).
+
+/** The part of chDB's own connection API the references use (chdb/connection's `.chdb`). */
+interface ChdbExtension {
+  queryAsync(sql: string): Promise<unknown>;
+  rawInsert(p: { table: string; values: Buffer; format: 'JSONEachRow'; settings: Record<string, string | number> }): Promise<unknown>;
+}
 
 const [mode, dir, dataDir] = process.argv.slice(2) as [string, string, string | undefined];
 const cpuSecondsNow = () => {
@@ -57,17 +68,16 @@ if (mode === 'raw') {
   }
 } else if (mode === 'raw-store') {
   const { mkdirSync } = await import('node:fs');
-  const { createClient } = await import('@clickhouse/client');
   const { createChdbConnection } = await import('chdb/connection');
   const { MIGRATIONS_TABLE } = await import('../lib/store/migrate.ts');
   const { loadMigrations } = await import('../lib/store/migrations.ts');
   const { certRow, postRow, probeRow, reportRow } = await import('../lib/store/rows.ts');
   type Row = Record<string, unknown>;
-  // As lib/store/store.ts opens chDB and as the store inserts (ISO timestamps need best_effort).
+  // As lib/store/store.ts opens chDB and inserts on it (ISO timestamps need best_effort).
   mkdirSync(dataDir!, { recursive: true });
-  const client = createClient({ connection: createChdbConnection({ path: dataDir! }) } as Parameters<typeof createClient>[0]);
-  const clickhouse_settings = { date_time_input_format: 'best_effort' } as const;
-  for (const query of [MIGRATIONS_TABLE, ...loadMigrations().flatMap((m) => m.statements)]) await client.command({ query, clickhouse_settings });
+  const chdb = (createChdbConnection({ path: dataDir! }) as unknown as { chdb: ChdbExtension }).chdb;
+  const settings = { date_time_input_format: 'best_effort' };
+  for (const sql of [MIGRATIONS_TABLE, ...loadMigrations().flatMap((m) => m.statements)]) await chdb.queryAsync(sql);
   const tables = {
     reports: { table: 'reports', row: reportRow as (v: never) => Row },
     posts: { table: 'status_posts', row: postRow as (v: never) => Row },
@@ -77,21 +87,48 @@ if (mode === 'raw') {
   const INSERT_ROWS = 10_000;
   for (const input of scenarioInputs(dir)) {
     const { table, row } = tables[input.topic as keyof typeof tables];
-    let values: Row[] = [];
+    let values: string[] = [];
     const flush = async () => {
       if (values.length === 0) return;
-      await client.insert({ table, values, format: 'JSONEachRow', clickhouse_settings });
+      await chdb.rawInsert({ table, values: Buffer.from(values.join('\n')), format: 'JSONEachRow', settings });
       values = [];
     };
-    const add = async (line: string) => {
-      values.push(row(JSON.parse(line) as never));
-      events++;
-      if (values.length === INSERT_ROWS) await flush();
-    };
-    for await (const lines of rawLines(input.path)) for (const line of lines) await add(line);
+    for await (const lines of rawLines(input.path)) {
+      for (const line of lines) {
+        values.push(JSON.stringify(row(JSON.parse(line) as never)));
+        events++;
+        if (values.length === INSERT_ROWS) await flush();
+      }
+    }
     await flush();
   }
-  await client.close();
+} else if (mode === 'chdb-floor') {
+  const { mkdirSync } = await import('node:fs');
+  const { createChdbConnection } = await import('chdb/connection');
+  const { MIGRATIONS_TABLE } = await import('../lib/store/migrate.ts');
+  const { loadMigrations } = await import('../lib/store/migrations.ts');
+  mkdirSync(dataDir!, { recursive: true });
+  const chdb = (createChdbConnection({ path: dataDir! }) as unknown as { chdb: ChdbExtension }).chdb;
+  for (const sql of [MIGRATIONS_TABLE, ...loadMigrations().flatMap((m) => m.statements)]) await chdb.queryAsync(sql);
+  const tables = { reports: 'reports', posts: 'status_posts', probes: 'probe_results', certs: 'cert_observations' } as const;
+  const settings = { date_time_input_format: 'best_effort', input_format_skip_unknown_fields: 1 };
+  for (const input of scenarioInputs(dir)) {
+    const table = tables[input.topic as keyof typeof tables];
+    let batch: string[] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      await chdb.rawInsert({ table, values: Buffer.from(batch.join('\n')), format: 'JSONEachRow', settings });
+      events += batch.length;
+      batch = [];
+    };
+    for await (const lines of rawLines(input.path)) {
+      for (const line of lines) {
+        batch.push(line);
+        if (batch.length === 10_000) await flush();
+      }
+    }
+    await flush();
+  }
 } else if (mode === 'replay') {
   const { replay } = await import('../cli/replay.ts');
   const { createLogger } = await import('../lib/log.ts');

@@ -93,11 +93,16 @@ if (opts.only === undefined || opts.only === 'embedded' || opts.only === 'correl
   const core = measure('correlator', dir);
   let full: Measurement | undefined;
   let rawStore: Measurement | undefined;
+  let floor: Measurement | undefined;
   if (opts.only !== 'correlator') {
     // The replay's own reference: the same rows into the same tables by plain @clickhouse/client.
     log('raw read + parse + chDB insert of the same rows (reference) …');
     rmSync(dataDir, { recursive: true, force: true });
     rawStore = measure('raw-store', dir, [dataDir]);
+    rmSync(dataDir, { recursive: true, force: true });
+    // The storage engine's own floor: the lines as they are, nothing done in JavaScript.
+    log("chDB alone: the files' lines inserted as they are (floor) …");
+    floor = measure('chdb-floor', dir, [dataDir]);
     rmSync(dataDir, { recursive: true, force: true });
     log('full replay (embedded bus, correlator, sink into chDB) …');
     full = measure('replay', dir, [dataDir]);
@@ -115,6 +120,7 @@ if (opts.only === undefined || opts.only === 'embedded' || opts.only === 'correl
     row('raw read + JSON.parse (baseline)', raw),
     row('correlator replay, no store', core),
     ...(rawStore ? [row('raw read + parse + chDB insert of the same rows (reference)', rawStore, rawStore)] : []),
+    ...(floor && rawStore ? [row("chDB alone, the files' lines as they are (floor of any replay into chDB)", floor, rawStore)] : []),
     ...(full ? [row('full replay into chDB', full, rawStore)] : []),
     '',
   );
