@@ -199,6 +199,10 @@ export async function runCorrelator(deps: CorrelatorDeps): Promise<CorrelatorHan
       const out = unpublished;
       unpublished = [];
       const replayedHere = new Map<string, number>();
+      // A Kafka batch is one partition's: its index is looked up once, not per message.
+      let idxTopic: string | undefined;
+      let idxPartition: number | undefined;
+      let idx: RebuildIndex | undefined;
       for (const d of good) {
         const m = d.message;
         if (d.topic === 'checkpoints') {
@@ -208,13 +212,19 @@ export async function runCorrelator(deps: CorrelatorDeps): Promise<CorrelatorHan
         }
         const event = toEvent(d.topic, d.value);
         if (!event) continue;
+        // Parsed once here, for the index and for the core.
+        event.tsMs = Date.parse(event.value.ts);
         if (m.partition !== undefined && event.kind !== 'cert') {
-          const key = tpKey({ topic: m.topic, partition: m.partition });
-          let idx = indexes.get(key);
-          if (!idx) indexes.set(key, (idx = new RebuildIndex()));
+          if (m.topic !== idxTopic || m.partition !== idxPartition || !idx) {
+            const key = tpKey({ topic: m.topic, partition: m.partition });
+            idx = indexes.get(key);
+            if (!idx) indexes.set(key, (idx = new RebuildIndex()));
+            idxTopic = m.topic;
+            idxPartition = m.partition;
+          }
           const offset = Number(m.offset);
           if (offset <= idx.last) continue; // stepped before (a batch redelivered after its publish failed)
-          idx.observe(offset, Math.floor(Date.parse(event.value.ts) / MINUTE_MS), event.value.service);
+          idx.observe(offset, Math.floor(event.tsMs / MINUTE_MS), event.value.service);
         }
         // One event the core cannot take must not stop every other one behind it (nor every
         // partition of the group): it is logged and counted; the sink still stores it.
