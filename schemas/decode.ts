@@ -23,48 +23,13 @@ import { isUtf8 } from 'node:buffer';
 import { _, Ajv, type ErrorObject, type KeywordCxt, type ValidateFunction } from 'ajv';
 import type { Static } from '@sinclair/typebox';
 import { contracts, type ContractName, type DeadLetterReason } from './contracts.ts';
+import { isUtcTimestamp } from './timestamp.ts';
 
 /** Larger messages are refused before parsing: a report is a few hundred bytes, a PEM chain a few KB. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /** Deeper JSON is refused before parsing; the deepest contract (an Incident's hint evidence) needs about 6. */
 export const MAX_JSON_DEPTH = 64;
-
-const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/**
- * `date-time` as the contracts use it (UTC, `Z`): the schema's pattern has checked the shape, so
- * only the ranges remain. A fraction of the cost of a general RFC 3339 parser, on every message.
- * The years allowed are the schema's `formatMinimum`/`formatMaximum` (see `Timestamp`).
- */
-export function isUtcTimestamp(s: string): boolean {
-  if (s.length < 20 || s.charCodeAt(s.length - 1) !== 90 /* Z */) return false;
-  // Read as digits in place (no substrings: this runs on every message).
-  const year = digits(s, 0, 4);
-  const month = digits(s, 5, 2);
-  const day = digits(s, 8, 2);
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return (
-    month >= 1 &&
-    month <= 12 &&
-    day >= 1 &&
-    day <= (month === 2 && !leap ? 28 : DAYS_IN_MONTH[month - 1]!) &&
-    digits(s, 11, 2) < 24 &&
-    digits(s, 14, 2) < 60 &&
-    digits(s, 17, 2) < 60
-  );
-}
-
-/** The number `+s.slice(from, from + n)`, read without the substring when it is all digits. */
-function digits(s: string, from: number, n: number): number {
-  let v = 0;
-  for (let i = from; i < from + n; i++) {
-    const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return +s.slice(from, from + n);
-    v = v * 10 + d;
-  }
-  return v;
-}
 
 function configure(ajv: Ajv): Ajv {
   ajv.addFormat('date-time', { type: 'string', validate: isUtcTimestamp });

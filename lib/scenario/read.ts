@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { ContractName, DeadLetterReason } from '../../schemas/contracts.ts';
 import { decode, invalidUtf8Offset, MAX_MESSAGE_BYTES } from '../../schemas/decode.ts';
+import { timestampMs } from '../../schemas/timestamp.ts';
 import { topics, type TopicId } from '../../schemas/topics.ts';
 
 /** The NDJSON files a scenario may hold and the topic each feeds. */
@@ -270,7 +271,7 @@ async function* readFile(input: ScenarioInput, opts: ReadOptions, progress: { by
         continue;
       }
       const v = checked.value as ScenarioEvent['value'];
-      const tsMs = Date.parse(v.ts);
+      const tsMs = timestampMs(v.ts);
       buffer.push(new ReadEvent(input.topic, tsMs, line, v, input.path, lineNo));
       if (tsMs > maxTs) maxTs = tsMs;
       for (let e = buffer.shift(maxTs - windowMs); e; e = buffer.shift(maxTs - windowMs)) chunk.push(e);

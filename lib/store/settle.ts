@@ -27,6 +27,7 @@
  * it is a whole number of seconds checked here or a service id checked against the contract's
  * pattern (letters, digits, `._-`).
  */
+import { timestampMs } from '../../schemas/timestamp.ts';
 import type { Logger } from '../log.ts';
 import type { Row, Store } from './store.ts';
 
@@ -60,7 +61,7 @@ function dateTime(ms: number): string {
 /** The minute of a stored report's `ts` (`YYYY-MM-DDThh:mm:ss[.f]Z`, years 1970–2100), or undefined. */
 function minuteOf(ts: unknown): number | undefined {
   if (typeof ts !== 'string') return undefined;
-  const ms = Date.parse(`${ts.slice(0, 16)}:00Z`);
+  const ms = timestampMs(`${ts.slice(0, 16)}:00Z`);
   return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 

@@ -7,7 +7,7 @@
  * UTC with a `Z`, in the years 1970 to 2100 like every event time; cursors are opaque base64url strings.
  */
 import type { Request } from 'express';
-import { isUtcTimestamp } from '../../schemas/decode.ts';
+import { isUtcTimestamp } from '../../schemas/timestamp.ts';
 import { HttpError } from './problem.ts';
 
 export interface ParamSpec<T> {

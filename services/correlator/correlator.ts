@@ -7,6 +7,7 @@
  */
 import type { CertObservation, Checkpoint, Incident, ProbeResult, StatusPost, UserReport } from '../../schemas/contracts.ts';
 import { checkpointKey, topicByName, topics, type TopicId } from '../../schemas/topics.ts';
+import { timestampMs } from '../../schemas/timestamp.ts';
 import type { Bus, TopicPartition, TopicPartitionOffset } from '../../lib/bus/bus.ts';
 import { countConsumed, countRefused, decodeBatch, publishDeadLetters } from '../../lib/bus/dead-letters.ts';
 import type { Catalog } from '../../lib/catalog.ts';
@@ -213,7 +214,7 @@ export async function runCorrelator(deps: CorrelatorDeps): Promise<CorrelatorHan
         const event = toEvent(d.topic, d.value);
         if (!event) continue;
         // Parsed once here, for the index and for the core.
-        event.tsMs = Date.parse(event.value.ts);
+        event.tsMs = timestampMs(event.value.ts);
         if (m.partition !== undefined && event.kind !== 'cert') {
           if (m.topic !== idxTopic || m.partition !== idxPartition || !idx) {
             const key = tpKey({ topic: m.topic, partition: m.partition });

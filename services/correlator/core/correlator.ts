@@ -20,6 +20,7 @@
  * partition moves away.
  */
 import type { CertObservation, Hint, Incident, ProbeResult, StatusPost, UserReport } from '../../../schemas/contracts.ts';
+import { timestampMs } from '../../../schemas/timestamp.ts';
 import type { Catalog } from '../../../lib/catalog.ts';
 import { ReportDetector, MINUTE_MS, type Alarm } from './detector.ts';
 import { CertTable, PostLog, ProbeTracker } from './evidence.ts';
@@ -27,7 +28,7 @@ import { lateBirth, mustMaterialiseBefore, Slice } from './slice.ts';
 import { outageIdOf, rankHints, sortHints, type HintContext, type IncidentView } from './hints.ts';
 import { defaultParams, type CorrelatorParams } from './params.ts';
 
-/** One input event; `tsMs`, when the caller has it, is `Date.parse(value.ts)` already done. */
+/** One input event; `tsMs`, when the caller has it, is `timestampMs(value.ts)` already done. */
 export type CorrelatorEvent = (
   | { kind: 'report'; value: UserReport }
   | { kind: 'post'; value: StatusPost }
@@ -142,7 +143,7 @@ export class CorrelatorCore {
 
   /** Feeds one event; returns the incidents whose state changed. */
   step(e: CorrelatorEvent): Incident[] {
-    const ts = e.tsMs ?? Date.parse(e.value.ts);
+    const ts = e.tsMs ?? timestampMs(e.value.ts);
     const out: Incident[] = [];
     switch (e.kind) {
       case 'report':

@@ -4,6 +4,7 @@
  * the number of certificates, endpoints and a day of posts, never by the length of the stream.
  */
 import type { CertObservation, ProbeResult, StatusPost } from '../../../schemas/contracts.ts';
+import { timestampMs } from '../../../schemas/timestamp.ts';
 import { hostOf } from '../../../lib/catalog.ts';
 import { commonName } from '../../../lib/certs/facts.ts';
 import { defaultParams, type HintParams, type ProbeRateParams } from './params.ts';
@@ -66,7 +67,7 @@ export class CertTable {
   }
 
   upsert(o: CertObservation): void {
-    const ts = Date.parse(o.ts);
+    const ts = timestampMs(o.ts);
     let c = this.bySha.get(o.sha256);
     if (!c) {
       c = {
@@ -74,8 +75,8 @@ export class CertTable {
         subject: o.subject,
         issuer: this.share(o.issuer),
         serial: o.serial,
-        notBeforeMs: Date.parse(o.notBefore),
-        notAfterMs: Date.parse(o.notAfter),
+        notBeforeMs: timestampMs(o.notBefore),
+        notAfterMs: timestampMs(o.notAfter),
         dnsNames: o.dnsNames.map((n) => this.share(n.toLowerCase())),
         isCA: o.isCA,
         names: NO_NAMES as Set<string>,
@@ -219,7 +220,7 @@ export class ProbeTracker {
     this.minFailures = Math.max(1, params.minProbeStreak);
   }
 
-  observe(p: ProbeResult, ts = Date.parse(p.ts)): void {
+  observe(p: ProbeResult, ts = timestampMs(p.ts)): void {
     const region = p.region ?? '';
     const key = `${p.service}\u0000${p.target}\u0000${region}`;
     let s = this.series.get(key);
@@ -386,7 +387,7 @@ export class PostLog {
     this.seen.add(p.id);
     const info: PostInfo = {
       id: p.id,
-      tsMs: Date.parse(p.ts),
+      tsMs: timestampMs(p.ts),
       service: p.service,
       account: p.account,
       text: p.text,
