@@ -19,7 +19,7 @@ import { createLogger } from '../lib/log.ts';
 import { createMetrics } from '../lib/metrics.ts';
 import { migrate } from '../lib/store/migrate.ts';
 import { reportRow } from '../lib/store/rows.ts';
-import { ReportSettler, SETTLE_LATENESS_MS, settleMarks } from '../lib/store/settle.ts';
+import { ReportSettler, SETTLE_LATENESS_MS, SETTLE_SOURCE_SILENCE_MS, settleMarks } from '../lib/store/settle.ts';
 import { openStore, type Store } from '../lib/store/store.ts';
 import { createApiApp } from '../services/api/app.ts';
 import { createIncidentFeed } from '../services/api/feed.ts';
@@ -294,6 +294,41 @@ describe('settled report counts', () => {
       assert.ok(series.points.some((p) => p.reports > 0) && series.points.some((p) => (p.baseline ?? 0) > 0));
     } finally {
       server.close();
+      await store.close();
+    }
+  });
+
+  it('catching up several partitions, do not settle past a partition that still has a backlog', async () => {
+    const store = await openStore({ kind: 'chdb', dataDir: tmp() });
+    await migrate(store);
+    let wall = T0 + 24 * 60 * MINUTE;
+    const settler = new ReportSettler(store, { logger, minIntervalMs: 0, now: () => wall });
+    const stored: UserReport[] = [];
+    const store1 = async (list: UserReport[], source: { key: string; behind: boolean }) => {
+      const rows = list.map(reportRow);
+      await store.insert('reports', rows);
+      stored.push(...list);
+      await settler.stored(rows, source);
+    };
+    const watermark = async () => (await settleMarks(store)).settled;
+    try {
+      // Partition 0 has reached T0+30, partition 1 T0+120, both with more waiting.
+      await store1(reports('alpha', T0, 30), { key: 'reports|0', behind: true });
+      await store1(reports('beta', T0, 120), { key: 'reports|1', behind: true });
+      assert.equal(await watermark(), T0 + 29 * MINUTE - SETTLE_LATENESS_MS, 'held at the slower partition');
+      // Partition 0 catches up: now partition 1, still behind, bounds it.
+      await store1(reports('alpha', T0 + 30 * MINUTE, 100, 'alpha-b'), { key: 'reports|0', behind: false });
+      assert.equal(await watermark(), T0 + 119 * MINUTE - SETTLE_LATENESS_MS);
+      // Partition 1 reads further while partition 0 stays behind at T0+129 and goes silent.
+      await store1(reports('alpha', T0 + 130 * MINUTE, 5, 'alpha-c'), { key: 'reports|0', behind: true });
+      await store1(reports('beta', T0 + 120 * MINUTE, 60, 'beta-b'), { key: 'reports|1', behind: false });
+      assert.equal(await watermark(), T0 + 134 * MINUTE - SETTLE_LATENESS_MS, 'held at the silent partition while it may still deliver');
+      wall += SETTLE_SOURCE_SILENCE_MS + 1;
+      await store1(reports('beta', T0 + 180 * MINUTE, 1, 'beta-c'), { key: 'reports|1', behind: false });
+      assert.equal(await watermark(), T0 + 180 * MINUTE - SETTLE_LATENESS_MS, 'a partition not heard from holds nothing');
+      const settled = await watermark();
+      assert.deepEqual(sorted(await settledCounts(store, settled)), sorted(expectedCounts(stored, settled)));
+    } finally {
       await store.close();
     }
   });

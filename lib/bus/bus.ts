@@ -94,6 +94,11 @@ export interface BatchContext {
   heartbeat(): Promise<void>;
   /** True once the bus is closing: a handler retrying in a loop gives up (its batch is not committed). */
   readonly stopping: boolean;
+  /**
+   * On a partitioned bus: whether more of this batch's partition was already waiting when it was
+   * fetched (a backlog, caught up batch by batch). Undefined where there are no partitions.
+   */
+  readonly behind?: boolean;
 }
 
 export interface TopicBatch {

@@ -459,6 +459,7 @@ export class KafkaBus implements Bus {
       get stopping() {
         return bus.closing || !isRunning();
       },
+      behind: Number(batch.offsetLag()) > 0,
     };
     try {
       await this.serially(gc, () => gc.handler(msgs, ctx));

@@ -16,6 +16,10 @@
  *   concurrent settle step missed is re-settled by its own sink (on a ClickHouse server the mark
  *   is read from the store after each insert; chDB's directory belongs to one process, whose
  *   settler knows its own marks).
+ * - On Kafka the sink reads several report partitions, which a catch-up moves through event time
+ *   at their own pace: the watermark does not pass the latest minute of a partition that still
+ *   has a backlog (for `SETTLE_SOURCE_SILENCE_MS` after it was last heard from), so the slower
+ *   partitions' reports are not all late and settled twice.
  * - The work is bounded: the watermark moves at most once per `minIntervalMs` of wall time, a
  *   catch-up over much history goes in chunks of days, and a batch with nothing late costs no
  *   query at all (on chDB; on a server, one read of the marks).
@@ -42,6 +46,11 @@ export const SETTLE_LATENESS_MS = 10 * MINUTE_MS;
  * few statements (tens of milliseconds on chDB) whatever it covers.
  */
 export const SETTLE_MIN_INTERVAL_MS = 2_000;
+/**
+ * How long a report partition that had a backlog may hold the watermark back without being heard
+ * from (it was taken by another sink, or it stalled): then it no longer does.
+ */
+export const SETTLE_SOURCE_SILENCE_MS = 30_000;
 /** Rollup rows merged per statement when much is settled at once. */
 const CHUNK_ROWS = 50_000;
 /** Pairs per statement when late minutes are settled again. */
@@ -190,6 +199,12 @@ async function chunks(store: Store, fromMs: number, toMs: number): Promise<[numb
   return out;
 }
 
+/** Where a batch of reports came from on a partitioned bus: its partition, and whether more of it was waiting. */
+export interface ReportSource {
+  key: string;
+  behind: boolean;
+}
+
 export interface SettlerOptions {
   latenessMs?: number;
   minIntervalMs?: number;
@@ -217,6 +232,13 @@ export class ReportSettler {
   private latest = 0;
   private loaded = false;
   private lastMoveAt = Number.NEGATIVE_INFINITY;
+  /**
+   * Report partitions (on a partitioned bus): the latest minute stored from each, whether it had a
+   * backlog then, and when it was heard from (wall clock). Catching up, partitions move through
+   * event time at their own pace; a watermark set by the fastest would leave every report of the
+   * slower ones late, each minute settled twice.
+   */
+  private readonly sources = new Map<string, { latest: number; behind: boolean; at: number }>();
   /** Late minutes whose settling failed, tried again with the next batch. */
   private readonly pending = new Map<string, Set<number>>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -240,9 +262,10 @@ export class ReportSettler {
   /**
    * After rows of `reports` were stored (the sink's row objects, `ts` as in the contract): settles
    * again the minutes among them that were already settled (now), and moves the watermark when
-   * due. Never throws: what failed is logged and tried again with the next batch.
+   * due. Never throws: what failed is logged and tried again with the next batch. `source`: the
+   * partition the rows came from, so that one with a backlog holds the watermark back.
    */
-  stored(rows: readonly Row[]): Promise<void> {
+  stored(rows: readonly Row[], source?: ReportSource): Promise<void> {
     const minutes = new Map<string, Set<number>>();
     let latest = 0;
     for (const r of rows) {
@@ -262,6 +285,10 @@ export class ReportSettler {
         marksKnown = await this.guard('reading the settle marks', async () => this.merge(await settleMarks(this.store)));
       }
       this.latest = Math.max(this.latest, latest);
+      if (source) {
+        const before = this.sources.get(source.key)?.latest ?? 0;
+        this.sources.set(source.key, { latest: Math.max(before, latest), behind: source.behind, at: this.now() });
+      }
       for (const [service, set] of minutes) {
         for (const m of set) {
           // Without the current marks every minute counts as late: settling one that was not is harmless.
@@ -289,18 +316,30 @@ export class ReportSettler {
     });
   }
 
-  /** Moves the watermark as far as it may go now, whatever the interval (tests, the end of a bulk load). */
+  /** Moves the watermark as far as it may go now, whatever the interval or the partitions still catching up (tests, the end of a bulk load). */
   flush(): Promise<void> {
     return this.serial(async () => {
       if (!this.loaded) await this.load();
-      await this.move();
+      await this.move('debug', true);
     });
   }
 
-  /** Where the watermark may go: the latest stored minute (never past the wall clock) minus the lateness. */
-  private target(): number {
+  /**
+   * Where the watermark may go: the latest stored minute (never past the wall clock) minus the
+   * lateness; and, unless `all`, not past the latest minute of a partition with a backlog, whose
+   * next reports are for the minutes after it.
+   */
+  private target(all = false): number {
     if (this.latest === 0) return 0;
-    return Math.min(this.latest, floorMinute(this.now())) - this.latenessMs;
+    let latest = this.latest;
+    if (!all) {
+      const t = this.now();
+      for (const [key, s] of this.sources) {
+        if (t - s.at > SETTLE_SOURCE_SILENCE_MS) this.sources.delete(key);
+        else if (s.behind) latest = Math.min(latest, s.latest);
+      }
+    }
+    return Math.min(latest, floorMinute(this.now())) - this.latenessMs;
   }
 
   private due(): boolean {
@@ -323,8 +362,8 @@ export class ReportSettler {
   }
 
   /** Moves the watermark to its target; `level` logs it (a catch-up at start is worth a line, the routine moves are not). */
-  private async move(level: 'info' | 'debug' = 'debug'): Promise<void> {
-    const target = this.target();
+  private async move(level: 'info' | 'debug' = 'debug', all = false): Promise<void> {
+    const target = this.target(all);
     if (target <= this.marks.settled) return;
     const t0 = performance.now();
     this.lastMoveAt = this.now();

@@ -21,7 +21,7 @@ import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
 import { retry, type RetryOptions } from '../../lib/retry.ts';
 import { annotationRow, certRow, deadLetterRow, incidentEvent, incidentRows, isReportRow, postRow, probeRow, reportRow } from '../../lib/store/rows.ts';
-import { ReportSettler, type SettlerOptions } from '../../lib/store/settle.ts';
+import { ReportSettler, type ReportSource, type SettlerOptions } from '../../lib/store/settle.ts';
 import type { Row, Store, TableName } from '../../lib/store/store.ts';
 import { classifyStoreError } from './store-errors.ts';
 
@@ -74,6 +74,23 @@ interface ReportLines {
   lines: string[];
   values: UserReport[];
   messages: BusMessage[];
+}
+
+/**
+ * The report partition a batch came from and whether it has a backlog, for the settler (a Kafka
+ * batch is one partition); undefined on a bus without partitions or for a batch of several.
+ */
+function reportSource(batch: readonly BusMessage[], ctx: BatchContext): ReportSource | undefined {
+  if (ctx.behind === undefined) return undefined;
+  let key: string | undefined;
+  for (const m of batch) {
+    if (m.topic !== topics.reports.name) continue;
+    if (m.partition === undefined) return undefined;
+    const k = `${m.topic}|${m.partition}`;
+    if (key === undefined) key = k;
+    else if (k !== key) return undefined;
+  }
+  return key === undefined ? undefined : { key, behind: ctx.behind };
 }
 
 const textOf = (v: string | Uint8Array): string => (typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8'));
@@ -249,7 +266,7 @@ export async function runSink(deps: SinkDeps): Promise<SinkHandle> {
         batchRows += stored;
       }
       // Late minutes settled again right after their insert; the watermark moved when due.
-      if (reports.length > 0) await settler.stored(reports);
+      if (reports.length > 0) await settler.stored(reports, reportSource(batch, ctx));
       await releaseMemory(batchRows);
       // A dead letter that fails to decode as one is stored directly rather than looping back.
       const loops = dead.filter((d) => d.topic === topics.dlq.name);
