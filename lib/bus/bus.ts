@@ -95,8 +95,9 @@ export interface BatchContext {
   /** True once the bus is closing: a handler retrying in a loop gives up (its batch is not committed). */
   readonly stopping: boolean;
   /**
-   * On a partitioned bus: whether more of this batch's partition was already waiting when it was
-   * fetched (a backlog, caught up batch by batch). Undefined where there are no partitions.
+   * On a partitioned bus, where a batch is one partition's: whether more of that partition was
+   * already waiting when it was fetched (a backlog, caught up batch by batch). Undefined where
+   * there are no partitions.
    */
   readonly behind?: boolean;
 }

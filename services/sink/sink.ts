@@ -77,20 +77,12 @@ interface ReportLines {
 }
 
 /**
- * The report partition a batch came from and whether it has a backlog, for the settler (a Kafka
- * batch is one partition); undefined on a bus without partitions or for a batch of several.
+ * The report partition a batch came from and whether it has a backlog, for the settler: where the
+ * bus says `behind`, a batch is one partition's.
  */
 function reportSource(batch: readonly BusMessage[], ctx: BatchContext): ReportSource | undefined {
-  if (ctx.behind === undefined) return undefined;
-  let key: string | undefined;
-  for (const m of batch) {
-    if (m.topic !== topics.reports.name) continue;
-    if (m.partition === undefined) return undefined;
-    const k = `${m.topic}|${m.partition}`;
-    if (key === undefined) key = k;
-    else if (k !== key) return undefined;
-  }
-  return key === undefined ? undefined : { key, behind: ctx.behind };
+  const m = batch.find((x) => x.topic === topics.reports.name);
+  return ctx.behind === undefined || m?.partition === undefined ? undefined : { key: `${m.topic}|${m.partition}`, behind: ctx.behind };
 }
 
 const textOf = (v: string | Uint8Array): string => (typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8'));
@@ -175,6 +167,19 @@ export async function runSink(deps: SinkDeps): Promise<SinkHandle> {
     await store.command('SYSTEM JEMALLOC PURGE').catch((err: unknown) => logger.debug({ err: errorText(err) }, 'releasing chDB memory failed'));
   };
 
+  /** Stores `count` rows of a table in inserts of at most `insertRows`, counted in the metrics; returns how many were stored. */
+  const inChunks = async (table: TableName, count: number, writeChunk: (from: number, to: number) => Promise<number>): Promise<number> => {
+    if (count === 0) return 0;
+    let stored = 0;
+    for (let i = 0; i < count; i += insertRows) {
+      const n = await writeChunk(i, Math.min(i + insertRows, count));
+      metrics.batchRows.observe({ table }, n);
+      stored += n;
+    }
+    metrics.storedRows.inc({ table }, stored);
+    return stored;
+  };
+
   /**
    * Writes reports as their lines. A refused insert is written again as rows, which isolates the
    * refused ones as `write` does: the outcome is that of the row path.
@@ -243,27 +248,11 @@ export async function runSink(deps: SinkDeps): Promise<SinkHandle> {
       }
       const rejected = new Map<BusMessage, string>();
       let batchRows = 0;
-      if (lines.lines.length > 0) {
-        let stored = 0;
-        for (let i = 0; i < lines.lines.length; i += insertRows) {
-          const chunk = lines.lines.length <= insertRows ? lines : { lines: lines.lines.slice(i, i + insertRows), values: lines.values.slice(i, i + insertRows), messages: lines.messages.slice(i, i + insertRows) };
-          const n = await writeLines(chunk, rejected, ctx);
-          metrics.batchRows.observe({ table: 'reports' }, n);
-          stored += n;
-        }
-        metrics.storedRows.inc({ table: 'reports' }, stored);
-        batchRows += stored;
-      }
+      batchRows += await inChunks('reports', lines.lines.length, (from, to) =>
+        writeLines(to - from === lines.lines.length ? lines : { lines: lines.lines.slice(from, to), values: lines.values.slice(from, to), messages: lines.messages.slice(from, to) }, rejected, ctx),
+      );
       for (const [table, all] of rows) {
-        let stored = 0;
-        for (let i = 0; i < all.rows.length; i += insertRows) {
-          const chunk = all.rows.length <= insertRows ? all : slice(all, i, i + insertRows);
-          const n = await write(table, chunk, rejected, ctx);
-          metrics.batchRows.observe({ table }, n);
-          stored += n;
-        }
-        metrics.storedRows.inc({ table }, stored);
-        batchRows += stored;
+        batchRows += await inChunks(table, all.rows.length, (from, to) => write(table, to - from === all.rows.length ? all : slice(all, from, to), rejected, ctx));
       }
       // Late minutes settled again right after their insert; the watermark moved when due.
       if (reports.length > 0) await settler.stored(reports, reportSource(batch, ctx));
