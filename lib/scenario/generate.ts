@@ -249,13 +249,17 @@ export interface GenerateOptions {
   onProgress?: (day: number, days: number) => void;
 }
 
+/** The id and host of the `n`th service (from 1) of `outage generate`. */
+const generatedId = (n: number) => `service-${String(n).padStart(2, '0')}`;
+const generatedHost = (n: number) => `service-${n}.example.com`;
+
 /** The `outage generate` scenario: N services with rates spread over two orders of magnitude. */
 export async function generateScenario(o: GenerateOptions): Promise<{ reports: number; probes: number }> {
   const services: ServiceSpec[] = Array.from({ length: o.services }, (_, i) => ({
-    id: `service-${String(i + 1).padStart(2, '0')}`,
+    id: generatedId(i + 1),
     name: `Service ${i + 1}`,
-    endpoints: [`https://service-${i + 1}.example.com/`],
-    hosts: [`service-${i + 1}.example.com`],
+    endpoints: [`https://${generatedHost(i + 1)}/`],
+    hosts: [generatedHost(i + 1)],
     peakRatePerMin: o.peakRatePerMin / (1 + i * 0.8),
     peakHourUtc: (13 + i * 3) % 24,
   }));
@@ -301,7 +305,7 @@ export async function writeCertificates(dir: string, o: CertificateOptions): Pro
   const issuer = 'CN=Generated Issuing CA,O=Example';
   for (let i = 0; i < o.certificates; i++) {
     const s = (i % o.services) + 1;
-    const host = `service-${s}.example.com`;
+    const host = generatedHost(s);
     const notBefore = start - Math.floor(rng() * 300) * DAY;
     const c: CertObservation = {
       ts: iso(start - 60 * MINUTE + Math.floor((i * 60 * MINUTE) / o.certificates)),
@@ -314,7 +318,7 @@ export async function writeCertificates(dir: string, o: CertificateOptions): Pro
       notAfter: iso(start + (400 + Math.floor(rng() * 400)) * DAY),
       dnsNames: [host],
       isCA: false,
-      service: `service-${String(s).padStart(2, '0')}`,
+      service: generatedId(s),
       endpoint: `${host}:443`,
     };
     await out.write(JSON.stringify(c));
