@@ -22,7 +22,6 @@
  */
 import { join } from 'node:path';
 import { scenarioInputs } from '../lib/scenario/read.ts';
-import type { CorrelatorEvent } from '../services/correlator/core/correlator.ts';
 import { rawLines } from './raw-lines.ts';
 
 // Each mode imports only what it runs, so peak RSS does not count modules it never uses
@@ -55,14 +54,14 @@ if (mode === 'raw') {
 } else if (mode === 'correlator' || mode === 'scale') {
   const { loadCatalog } = await import('../lib/catalog.ts');
   const { readScenario } = await import('../lib/scenario/read.ts');
-  const { CorrelatorCore } = await import('../services/correlator/core/correlator.ts');
+  const { CorrelatorCore, eventOf } = await import('../services/correlator/core/correlator.ts');
   const core = new CorrelatorCore(loadCatalog(join(dir, 'catalog.yaml')));
-  const kinds = { reports: 'report', posts: 'post', probes: 'probe', certs: 'cert' } as const;
   for await (const chunk of readScenario(dir)) {
     for (const e of chunk) {
-      const kind = kinds[e.topic as keyof typeof kinds];
-      if (kind === 'report' && reportsFrom === undefined) reportsFrom = { at: performance.now(), cpu: cpuSecondsNow(), events };
-      core.step({ kind, value: e.value, tsMs: e.tsMs } as CorrelatorEvent);
+      const event = eventOf(e.topic, e.value)!;
+      if (event.kind === 'report' && reportsFrom === undefined) reportsFrom = { at: performance.now(), cpu: cpuSecondsNow(), events };
+      event.tsMs = e.tsMs;
+      core.step(event);
       events++;
     }
   }

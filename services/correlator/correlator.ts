@@ -5,7 +5,7 @@
  * reads the same topics, dead-letters them once (`deadLetteredBy` in `schemas/topics.ts`). It sets
  * `outage_incidents_open` (and per service) from the incidents it publishes.
  */
-import type { CertObservation, Checkpoint, Incident, ProbeResult, StatusPost, UserReport } from '../../schemas/contracts.ts';
+import type { Checkpoint, Incident } from '../../schemas/contracts.ts';
 import { checkpointKey, topicByName, topics, type TopicId } from '../../schemas/topics.ts';
 import { timestampMs } from '../../schemas/timestamp.ts';
 import type { Bus, TopicPartition, TopicPartitionOffset } from '../../lib/bus/bus.ts';
@@ -13,7 +13,7 @@ import { countConsumed, countRefused, decodeBatch, publishDeadLetters } from '..
 import type { Catalog } from '../../lib/catalog.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Metrics } from '../../lib/metrics.ts';
-import { CorrelatorCore, type CorrelatorEvent, type StateSource } from './core/correlator.ts';
+import { CorrelatorCore, eventOf, type StateSource } from './core/correlator.ts';
 import { MINUTE_MS } from './core/detector.ts';
 import { defaultParams, type CorrelatorParams } from './core/params.ts';
 import { RebuildIndex } from './rebuild-index.ts';
@@ -49,21 +49,6 @@ export interface CorrelatorHandle {
   flush(nowMs: number): Promise<void>;
   /** Stops the live idle tick. */
   stop(): void;
-}
-
-function toEvent(topic: TopicId, value: unknown): CorrelatorEvent | undefined {
-  switch (topic) {
-    case 'reports':
-      return { kind: 'report', value: value as UserReport };
-    case 'posts':
-      return { kind: 'post', value: value as StatusPost };
-    case 'probes':
-      return { kind: 'probe', value: value as ProbeResult };
-    case 'certs':
-      return { kind: 'cert', value: value as CertObservation };
-    default:
-      return undefined;
-  }
 }
 
 export async function runCorrelator(deps: CorrelatorDeps): Promise<CorrelatorHandle> {
@@ -211,7 +196,7 @@ export async function runCorrelator(deps: CorrelatorDeps): Promise<CorrelatorHan
           if (c.group === GROUP) checkpoints.set(checkpointKey(c), c);
           continue;
         }
-        const event = toEvent(d.topic, d.value);
+        const event = eventOf(d.topic, d.value);
         if (!event) continue;
         // Parsed once here, for the index and for the core.
         event.tsMs = timestampMs(event.value.ts);

@@ -21,6 +21,7 @@
  */
 import type { CertObservation, Hint, Incident, ProbeResult, StatusPost, UserReport } from '../../../schemas/contracts.ts';
 import { timestampMs } from '../../../schemas/timestamp.ts';
+import type { TopicId } from '../../../schemas/topics.ts';
 import type { Catalog } from '../../../lib/catalog.ts';
 import { ReportDetector, MINUTE_MS, type Alarm } from './detector.ts';
 import { CertTable, PostLog, ProbeTracker } from './evidence.ts';
@@ -35,6 +36,22 @@ export type CorrelatorEvent = (
   | { kind: 'probe'; value: ProbeResult }
   | { kind: 'cert'; value: CertObservation }
 ) & { tsMs?: number };
+
+/** The event an input topic's value is to the core; undefined for a topic the core does not read. */
+export function eventOf(topic: TopicId, value: unknown): CorrelatorEvent | undefined {
+  switch (topic) {
+    case 'reports':
+      return { kind: 'report', value: value as UserReport };
+    case 'posts':
+      return { kind: 'post', value: value as StatusPost };
+    case 'probes':
+      return { kind: 'probe', value: value as ProbeResult };
+    case 'certs':
+      return { kind: 'cert', value: value as CertObservation };
+    default:
+      return undefined;
+  }
+}
 
 interface IncidentState {
   id: string;
