@@ -14,18 +14,24 @@ const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 export function isUtcTimestamp(s: string): boolean {
   if (s.length < 20 || s.charCodeAt(s.length - 1) !== 90 /* Z */) return false;
   // Read as digits in place (no substrings: this runs on every message).
-  const year = digits(s, 0, 4);
-  const month = digits(s, 5, 2);
-  const day = digits(s, 8, 2);
+  return inCalendar(strictDigits(s, 0, 4), twoDigits(s, 5), twoDigits(s, 8), twoDigits(s, 11), twoDigits(s, 14), twoDigits(s, 17));
+}
+
+/** Whether the fields name a real date and time (a field that was not digits is negative). */
+function inCalendar(year: number, month: number, day: number, hour: number, minute: number, second: number): boolean {
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   return (
+    year >= 0 &&
     month >= 1 &&
     month <= 12 &&
     day >= 1 &&
     day <= (month === 2 && !leap ? 28 : DAYS_IN_MONTH[month - 1]!) &&
-    digits(s, 11, 2) < 24 &&
-    digits(s, 14, 2) < 60 &&
-    digits(s, 17, 2) < 60
+    hour >= 0 &&
+    hour < 24 &&
+    minute >= 0 &&
+    minute < 60 &&
+    second >= 0 &&
+    second < 60
   );
 }
 
@@ -80,23 +86,8 @@ export function timestampMs(s: string): number {
   const minute = twoDigits(s, 14);
   const second = twoDigits(s, 17);
   const fraction = n > 20 ? strictDigits(s, 20, n - 21) : 0;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (
-    year < 100 ||
-    month < 1 ||
-    month > 12 ||
-    day < 1 ||
-    day > (month === 2 && !leap ? 28 : DAYS_IN_MONTH[month - 1]!) ||
-    hour < 0 ||
-    hour > 23 ||
-    minute < 0 ||
-    minute > 59 ||
-    second < 0 ||
-    second > 59 ||
-    fraction < 0
-  ) {
-    return Date.parse(s);
-  }
+  // Date.UTC-style arithmetic is Date.parse's answer only for a real date and time, and from year 100.
+  if (year < 100 || fraction < 0 || !inCalendar(year, month, day, hour, minute, second)) return Date.parse(s);
   const digitsOfFraction = n - 21;
   const ms = digitsOfFraction <= 0 ? 0 : digitsOfFraction >= 3 ? strictDigits(s, 20, 3) : fraction * (digitsOfFraction === 1 ? 100 : 10);
   return ((((daysFromCivil(year, month, day) * 24 + hour) * 60 + minute) * 60 + second) * 1000) + ms;
@@ -110,15 +101,4 @@ function daysFromCivil(year: number, month: number, day: number): number {
   const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
   const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
   return era * 146_097 + doe - 719_468;
-}
-
-/** The number `+s.slice(from, from + n)`, read without the substring when it is all digits. */
-function digits(s: string, from: number, n: number): number {
-  let v = 0;
-  for (let i = from; i < from + n; i++) {
-    const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return +s.slice(from, from + n);
-    v = v * 10 + d;
-  }
-  return v;
 }

@@ -101,7 +101,6 @@ interface ServiceState {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-
 /** How long a report id is remembered for dropping redeliveries (minutes of the service's clock). */
 export const REPORT_ID_MEMORY_MINUTES = 180;
 
