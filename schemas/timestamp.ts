@@ -54,7 +54,7 @@ function twoDigits(s: string, from: number): number {
 }
 
 /**
- * `Date.parse(s)`, about three times faster for the timestamps the contracts carry
+ * `Date.parse(s)`, two to three times faster for the timestamps the contracts carry
  * (`YYYY-MM-DDThh:mm:ss[.f{1,9}]Z` with a real calendar date and time): V8 reads ISO strings
  * through its general date parser, and the reader, the correlator and the sink take the time of
  * every message. Like `Date.parse`, a fraction keeps its first three digits. Anything else (other
